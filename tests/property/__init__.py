@@ -1,0 +1,1 @@
+"""Hypothesis property tests. A package only so that test module basenames may repeat those in tests/."""
