@@ -1,0 +1,143 @@
+"""The Python API: load a policy once, then check claims with it.
+
+    import policylang
+    policy = policylang.load("rules/")
+    decisions = policy.check("examples/claims.csv")
+
+No command-line or terminal libraries are imported here.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from policylang import ir
+from policylang.check import check as check_program
+from policylang.decision import Decision, Summary
+from policylang.errors import Diagnostic, InputError, PolicyError
+from policylang.evaluate.interpreter import Interpreter, TraceStep
+from policylang.io.claims import ClaimRow, ClaimTyper, read_claims, read_mappings
+from policylang.io.raw import RawClaim
+from policylang.io.tables import Table, load_table, type_rows
+from policylang.loader import LoadedFile, load_files
+from policylang.syntax.nodes import Import
+from policylang.syntax.parser import parse
+
+ClaimsInput = str | os.PathLike[str] | Iterable[Mapping[str, Any]] | Any
+
+
+@attrs.frozen
+class Explanation:
+    decision: Decision
+    steps: tuple[TraceStep, ...]
+    claim: dict[str, Any]
+
+
+class Policy:
+    """A checked policy: the program, its warnings, and the reference tables it was given."""
+
+    def __init__(self, program: ir.Program, warnings: list[Diagnostic]) -> None:
+        self.program = program
+        self.warnings = warnings
+        self._tables: dict[str, Table] = {}
+        self._interpreter: Interpreter | None = None
+        self.typer = ClaimTyper(program)
+
+    # ------------------------------------------------------------ reference tables
+    def with_tables(self, tables: Mapping[str, str | os.PathLike[str] | Table]) -> Policy:
+        """A copy of this policy with reference tables loaded (a path or already-typed rows)."""
+        other = Policy(self.program, self.warnings)
+        other._tables = dict(self._tables)
+        for name, source in tables.items():
+            spec = self.program.tables.get(name)
+            if spec is None:
+                known = ", ".join(self.program.tables) or "none"
+                raise InputError.single(
+                    "E0607", f"the rule files declare no table `{name}`", help=f"tables: {known}"
+                )
+            if isinstance(source, dict):
+                other._tables[name] = source
+            else:
+                other._tables[name] = load_table(spec, source, self.program.enums)
+        return other
+
+    def table_rows(self, name: str, rows: Iterable[Mapping[str, Any]]) -> Table:
+        spec = self.program.tables[name]
+        raw = [(i, {k: _text(v) for k, v in row.items()}) for i, row in enumerate(rows, 1)]
+        return type_rows(spec, raw, self.program.enums, "given rows")
+
+    @property
+    def interpreter(self) -> Interpreter:
+        if self._interpreter is None:
+            self._interpreter = Interpreter(self.program, self._tables)
+        return self._interpreter
+
+    # ------------------------------------------------------------ claims
+    def raw_claims(self, claims: ClaimsInput) -> Iterator[RawClaim]:
+        if isinstance(claims, str | os.PathLike):
+            return read_claims(Path(claims))
+        if hasattr(claims, "to_dicts"):  # a polars DataFrame
+            return read_mappings(claims.to_dicts())
+        if hasattr(claims, "to_dict") and hasattr(claims, "columns"):  # a pandas DataFrame
+            return read_mappings(claims.to_dict("records"))
+        return read_mappings(claims)
+
+    def typed_claims(self, claims: ClaimsInput) -> Iterator[ClaimRow]:
+        typer = self.typer
+        return (typer.type(raw) for raw in self.raw_claims(claims))
+
+    def check(self, claims: ClaimsInput) -> list[Decision]:
+        """One decision per claim, in input order."""
+        _, decisions = self.interpreter.evaluate(self.typed_claims(claims))
+        return decisions
+
+    def summary(self, decisions: Iterable[Decision]) -> Summary:
+        return Summary.of(decisions)
+
+    def explain(self, claims: ClaimsInput, claim_id: str) -> Explanation:
+        """The decision for one claim, with every step that led to it."""
+        rows = list(self.typed_claims(claims))
+        index = next((i for i, r in enumerate(rows) if r.claim_id == claim_id), None)
+        if index is None:
+            raise InputError.single("E0805", f"no claim with claim_id `{claim_id}`")
+        interpreter = self.interpreter
+        steps: list[TraceStep] = []
+        decisions = [
+            interpreter.decide(row, steps if i == index else None) for i, row in enumerate(rows)
+        ]
+        from policylang.evaluate.interpreter import _mark_duplicates
+
+        decisions = _mark_duplicates(rows, decisions)
+        decisions = interpreter.cross_check(rows, decisions, index, steps)
+        return Explanation(decisions[index], tuple(steps), rows[index].values)
+
+
+def _text(value: Any) -> str | None:
+    from policylang.io.claims import _text as text
+
+    return text(value)
+
+
+def load(*paths: str | os.PathLike[str]) -> Policy:
+    """Load and check rule files and directories; PolicyError if anything is wrong."""
+    program, warnings = check_program(load_files(paths))
+    return Policy(program, warnings)
+
+
+def loads(text: str, name: str = "<string>.policy") -> Policy:
+    """Load a policy from the text of one rule file (imports need files: use `load`)."""
+    module = parse(text, name)
+    for item in module.items:
+        if isinstance(item, Import):
+            raise PolicyError.single(
+                "E0211",
+                "a policy loaded from text cannot import files",
+                item.span,
+                "write the rule files to disk and use policylang.load(path)",
+            )
+    return Policy(*check_program([LoadedFile(Path(name), name, module, ())]))

@@ -1,0 +1,305 @@
+"""Compile IR expressions to Python closures.
+
+Each expression becomes one closure `fn(env) -> value`, built once when a policy is loaded, so
+evaluating a claim is a chain of direct calls with no tree walking or type dispatch. Closures
+are plain Python functions over our own values: a rule file never produces Python source, and
+every construct terminates (there are no loops or recursion in the language).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal, InvalidOperation
+from typing import Any, assert_never
+
+from policylang import ir
+from policylang.errors import EvaluationError
+
+CENT = Decimal("0.01")
+Fn = Callable[["Env"], Any]
+
+
+def round_money(value: Decimal, rounding: str = ROUND_HALF_UP) -> Decimal:
+    return value.quantize(CENT, rounding=rounding)
+
+
+class Env:
+    """What an expression can see while one claim (or one settlement party) is evaluated."""
+
+    __slots__ = ("claim", "claims", "context", "day", "locals", "memo", "program", "tables")
+
+    def __init__(
+        self,
+        program: ir.Program,
+        tables: dict[str, dict[Any, dict[str, Any]]],
+        day: dt.date | None = None,
+        claim: dict[str, Any] | None = None,
+        claims: list[dict[str, Any]] | None = None,
+    ) -> None:
+        self.program = program
+        self.tables = tables
+        self.day = day
+        self.claim = claim if claim is not None else {}
+        self.claims = claims if claims is not None else []
+        self.context: dict[str, Any] = {}
+        self.locals: dict[str, Any] = {}
+        self.memo: dict[str, Any] = {}
+
+
+class Compiler:
+    """Compiles and caches closures for one program."""
+
+    def __init__(self, program: ir.Program) -> None:
+        self.program = program
+        self._defines: dict[str, Fn] = {}
+
+    # ------------------------------------------------------------ parameters
+    def param_value(self, spec: ir.ParamSpec, day: dt.date | None) -> Any:
+        if spec.has_always:
+            return spec.always
+        if day is None:
+            raise EvaluationError(
+                f"parameter `{spec.name}` depends on the date, and there is none here",
+                spec.name,
+                spec.citations[0] if spec.citations else None,
+            )
+        if spec.years:
+            for year, value in spec.years:
+                if year == day.year:
+                    return value
+            raise EvaluationError(
+                f"parameter `{spec.name}` has no value for {day.year}; "
+                f"it is given {spec.describe_validity()}",
+                spec.name,
+                spec.citations[0] if spec.citations else None,
+            )
+        for period in spec.periods:
+            if period.covers(day):
+                return period.value
+        raise EvaluationError(
+            f"parameter `{spec.name}` has no value on {day.isoformat()}; "
+            f"it is defined {spec.describe_validity()}",
+            spec.name,
+            spec.citations[0] if spec.citations else None,
+        )
+
+    def define(self, name: str) -> Fn:
+        cached = self._defines.get(name)
+        if cached is not None:
+            return cached
+        spec = self.program.defines[name]
+        inner = self.compile(spec.expr)
+
+        def define_ref(env: Env) -> Any:
+            memo = env.memo
+            if name in memo:
+                return memo[name]
+            value = memo[name] = inner(env)
+            return value
+
+        self._defines[name] = define_ref
+        return define_ref
+
+    # ------------------------------------------------------------ expressions
+    def compile(self, expr: ir.Expr) -> Fn:
+        match expr:
+            case ir.Const(value=value):
+                return lambda env: value
+            case ir.ClaimField(name=name):
+
+                def claim_field(env: Env) -> Any:
+                    value = env.claim.get(name)
+                    if value is None:
+                        raise EvaluationError(f"claim field `{name}` has no value", name)
+                    return value
+
+                return claim_field
+            case ir.Var(name=name):
+                return lambda env: env.locals[name]
+            case ir.ContextValue(name=name):
+                return lambda env: env.context[name]
+            case ir.ParamRef(name=name):
+                spec = self.program.params[name]
+                if spec.has_always:
+                    constant = spec.always
+                    return lambda env: constant
+                return lambda env: self.param_value(spec, env.day)
+            case ir.ParamAtYear(name=name, year=year_expr):
+                spec = self.program.params[name]
+                year_fn = self.compile(year_expr)
+                return lambda env: self.param_value(spec, dt.date(int(year_fn(env)), 1, 1))
+            case ir.DefineRef(name=name):
+                return self.define(name)
+            case ir.TableLookup(table=table, key=key_expr):
+                key_fn = self.compile(key_expr)
+
+                def lookup(env: Env) -> Any:
+                    key = key_fn(env)
+                    row = env.tables.get(table, {}).get(key)
+                    if row is None:
+                        raise EvaluationError(f"table `{table}` has no row with key `{key}`", table)
+                    return row
+
+                return lookup
+            case ir.FieldOf(target=target, name=name):
+                target_fn = self.compile(target)
+
+                def field_of(env: Env) -> Any:
+                    value = target_fn(env).get(name)
+                    if value is None:
+                        raise EvaluationError(f"field `{name}` has no value", name)
+                    return value
+
+                return field_of
+            case ir.Arith():
+                return self._arith(expr)
+            case ir.Compare(op=op, left=left, right=right):
+                return _compare(op, self.compile(left), self.compile(right))
+            case ir.Logic(op=op, left=left, right=right):
+                lf, rf = self.compile(left), self.compile(right)
+                if op == "and":
+                    return lambda env: lf(env) and rf(env)
+                return lambda env: lf(env) or rf(env)
+            case ir.Not(operand=operand):
+                of = self.compile(operand)
+                return lambda env: not of(env)
+            case ir.Neg(operand=operand):
+                of = self.compile(operand)
+                return lambda env: -of(env)
+            case ir.If(condition=c, then=t, otherwise=o):
+                cf, tf, ofn = self.compile(c), self.compile(t), self.compile(o)
+                return lambda env: tf(env) if cf(env) else ofn(env)
+            case ir.InCodes(value=value, codes=codes, negated=negated):
+                vf = self.compile(value)
+                if not codes.ranges:
+                    members = codes.codes
+                    if negated:
+                        return lambda env: vf(env) not in members
+                    return lambda env: vf(env) in members
+                if negated:
+                    return lambda env: vf(env) not in codes
+                return lambda env: vf(env) in codes
+            case ir.InTable(value=value, table=table, negated=negated):
+                vf = self.compile(value)
+                if negated:
+                    return lambda env: vf(env) not in env.tables.get(table, {})
+                return lambda env: vf(env) in env.tables.get(table, {})
+            case ir.Builtin():
+                return self._builtin(expr)
+            case ir.Aggregate():
+                return self._aggregate(expr)
+            case _:
+                assert_never(expr)
+
+    def _arith(self, expr: ir.Arith) -> Fn:
+        lf, rf = self.compile(expr.left), self.compile(expr.right)
+        op = expr.op
+        if expr.type == "date":
+            if op == "+" and expr.left.type == "days":
+                return lambda env: rf(env) + dt.timedelta(days=lf(env))
+            if op == "+":
+                return lambda env: lf(env) + dt.timedelta(days=rf(env))
+            return lambda env: lf(env) - dt.timedelta(days=rf(env))
+        if expr.type == "days" and expr.left.type == "date":
+            return lambda env: (lf(env) - rf(env)).days
+        if op == "+":
+            return lambda env: lf(env) + rf(env)
+        if op == "-":
+            return lambda env: lf(env) - rf(env)
+        if op == "*":
+            return lambda env: lf(env) * rf(env)
+        text = f"{expr.left.type} / {expr.right.type}"
+
+        def divide(env: Env) -> Any:
+            divisor = rf(env)
+            if divisor == 0:
+                raise EvaluationError(f"division by zero ({text})", "arithmetic")
+            try:
+                return Decimal(lf(env)) / Decimal(divisor)
+            except InvalidOperation as error:  # pragma: no cover - guarded above
+                raise EvaluationError(f"invalid division: {error}", "arithmetic") from error
+
+        return divide
+
+    def _builtin(self, expr: ir.Builtin) -> Fn:
+        name = expr.name
+        if name == "present":
+            arg = expr.args[0]
+            if isinstance(arg, ir.ClaimField):
+                field = arg.name
+                return lambda env: env.claim.get(field) is not None
+            assert isinstance(arg, ir.FieldOf)
+            target_fn, field = self.compile(arg.target), arg.name
+            return lambda env: target_fn(env).get(field) is not None
+        fns = [self.compile(a) for a in expr.args]
+        if name in ("min", "max"):
+            pick = min if name == "min" else max
+            return lambda env: pick(f(env) for f in fns)
+        if name == "round":
+            first = fns[0]
+            if len(fns) == 2:
+                places_fn = fns[1]
+                return lambda env: Decimal(first(env)).quantize(
+                    Decimal(1).scaleb(-int(places_fn(env))), rounding=ROUND_HALF_UP
+                )
+            if expr.type == "money":
+                return lambda env: round_money(first(env))
+            return lambda env: int(Decimal(first(env)).quantize(Decimal(1), ROUND_HALF_UP))
+        if name in ("round_down", "round_up"):
+            mode = ROUND_DOWN if name == "round_down" else ROUND_UP
+            first = fns[0]
+            return lambda env: round_money(first(env), mode)
+        if name == "abs":
+            first = fns[0]
+            return lambda env: abs(first(env))
+        if name == "year":
+            first = fns[0]
+            return lambda env: first(env).year
+        if name == "month":
+            first = fns[0]
+            return lambda env: first(env).month
+        if name == "days_between":
+            a, b = fns
+            return lambda env: (b(env) - a(env)).days
+        raise AssertionError(f"builtin {name} has no implementation")  # pragma: no cover
+
+    def _aggregate(self, expr: ir.Aggregate) -> Fn:
+        value_fn = self.compile(expr.value) if expr.value is not None else None
+        where_fn = self.compile(expr.where) if expr.where is not None else None
+        var, source = expr.var, expr.source
+        zero: Any = 0 if expr.type in ("integer", "days") else Decimal(0)
+
+        def rows(env: Env) -> Any:
+            if source == "claims":
+                return env.claims
+            return env.tables.get(source, {}).values()
+
+        def aggregate(env: Env) -> Any:
+            saved = env.locals.get(var)
+            total = zero
+            try:
+                for row in rows(env):
+                    env.locals[var] = row
+                    if where_fn is not None and not where_fn(env):
+                        continue
+                    total += 1 if value_fn is None else value_fn(env)
+            finally:
+                env.locals[var] = saved
+            return total
+
+        return aggregate
+
+
+def _compare(op: str, lf: Fn, rf: Fn) -> Fn:
+    if op == "==":
+        return lambda env: lf(env) == rf(env)
+    if op == "!=":
+        return lambda env: lf(env) != rf(env)
+    if op == "<":
+        return lambda env: lf(env) < rf(env)
+    if op == "<=":
+        return lambda env: lf(env) <= rf(env)
+    if op == ">":
+        return lambda env: lf(env) > rf(env)
+    return lambda env: lf(env) >= rf(env)

@@ -1,0 +1,484 @@
+"""The reference interpreter: one decision per claim, with reasons.
+
+Evaluation has two phases, so the result never depends on the order of the rows:
+1. each claim alone: typing, the payment title for its code and date, eligibility, tariff,
+   rules with exceptions;
+2. across the claim set: exclusions ("not combinable with") and requirements ("requires"),
+   judged against the phase-1 outcome of the other claims of the same patient.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+from policylang import ir
+from policylang.decision import ZERO, Decision, Reason
+from policylang.errors import EvaluationError
+from policylang.evaluate.compile import Compiler, Env, Fn, round_money
+from policylang.io.claims import ClaimRow
+
+PAID = ("accepted", "adjusted")
+
+
+@attrs.define
+class TraceStep:
+    """One step of an explanation: what was looked at and what came out."""
+
+    kind: str  # title, validity, condition, tariff, rule, exception, exclusion, requirement
+    name: str
+    outcome: str
+    detail: str = ""
+    source: str | None = None
+
+
+@attrs.frozen
+class CompiledTitle:
+    spec: ir.TitleSpec
+    conditions: tuple[tuple[ir.Condition, Fn], ...]
+    tariff: Fn | None
+    rules: tuple[tuple[ir.RuleSpec, Fn | None, Fn | None], ...]  # spec, when, pay
+    defeated_by: dict[str, frozenset[str]]  # rule -> exceptions that override it
+
+
+class Interpreter:
+    def __init__(self, program: ir.Program, tables: dict[str, dict[Any, dict[str, Any]]]) -> None:
+        self.program = program
+        self.tables = tables
+        self.compiler = Compiler(program)
+        self.titles = {name: self._compile_title(spec) for name, spec in program.titles.items()}
+        self._exact: dict[str, list[CompiledTitle]] = defaultdict(list)
+        self._ranged: list[CompiledTitle] = []
+        for title in self.titles.values():
+            for code in title.spec.codes.codes:
+                self._exact[code].append(title)
+            if title.spec.codes.ranges:
+                self._ranged.append(title)
+        self.cross_claim = any(t.exclusions or t.requirements for t in program.titles.values())
+
+    def _compile_title(self, spec: ir.TitleSpec) -> CompiledTitle:
+        compile_ = self.compiler.compile
+        rules = []
+        for name in spec.rules:
+            rule = self.program.rules[name]
+            rules.append(
+                (
+                    rule,
+                    compile_(rule.when) if rule.when is not None else None,
+                    compile_(rule.pay) if rule.pay is not None else None,
+                )
+            )
+        defeated: dict[str, set[str]] = defaultdict(set)
+        for rule in (self.program.rules[n] for n in spec.rules):
+            if rule.exception_to is not None:
+                defeated[rule.exception_to].add(rule.name)
+        return CompiledTitle(
+            spec,
+            tuple((c, compile_(c.expr)) for c in spec.eligibility),
+            compile_(spec.tariff) if spec.tariff is not None else None,
+            tuple(rules),
+            {k: frozenset(v) for k, v in defeated.items()},
+        )
+
+    def titles_for(self, code: str) -> list[CompiledTitle]:
+        found = list(self._exact.get(code, ()))
+        for title in self._ranged:
+            if code in title.spec.codes and title not in found:
+                found.append(title)
+        return found
+
+    # ------------------------------------------------------------ phase 1
+    def decide(self, claim: ClaimRow, trace: list[TraceStep] | None = None) -> Decision:
+        if claim.problems:
+            return Decision(
+                claim.claim_id,
+                "error",
+                ZERO,
+                claim.values.get("amount"),
+                None,
+                None,
+                tuple(Reason(p.field, p.message, None) for p in claim.problems),
+                claim.row,
+            )
+        values = claim.values
+        code = values["code"]
+        day: dt.date = values["start_date"]
+        env = Env(self.program, self.tables, day, values)
+        candidates = self.titles_for(code)
+        if not candidates:
+            if trace is not None:
+                trace.append(TraceStep("title", "-", "none", f"no payment title has code {code}"))
+            return self._rejected(
+                claim, Reason("payment_title", f"no payment title for code `{code}`")
+            )
+        valid = [t for t in candidates if t.spec.valid_on(day)]
+        if trace is not None:
+            for title in candidates:
+                trace.append(
+                    TraceStep(
+                        "validity",
+                        title.spec.name,
+                        "valid" if title in valid else "not valid",
+                        f"on {day.isoformat()} ({_periods(title.spec)})",
+                        title.spec.citation,
+                    )
+                )
+        if not valid:
+            title = candidates[0].spec
+            return self._rejected(
+                claim,
+                Reason(
+                    title.name,
+                    f"code `{code}` has no payment title valid on {day.isoformat()}: "
+                    f"`{title.name}` is valid {_periods(title)}",
+                    title.citation,
+                ),
+            )
+        try:
+            return self._decide_title(claim, env, valid, trace)
+        except EvaluationError as error:
+            return Decision(
+                claim.claim_id,
+                "error",
+                ZERO,
+                values.get("amount"),
+                None,
+                None,
+                (Reason(error.rule, error.message, error.source),),
+                claim.row,
+            )
+
+    def _decide_title(
+        self,
+        claim: ClaimRow,
+        env: Env,
+        valid: list[CompiledTitle],
+        trace: list[TraceStep] | None,
+    ) -> Decision:
+        eligible: list[CompiledTitle] = []
+        failures: list[Reason] = []
+        for title in valid:
+            for condition, fn in title.conditions:
+                held = bool(fn(env))
+                if trace is not None:
+                    trace.append(
+                        TraceStep(
+                            "condition",
+                            title.spec.name,
+                            "held" if held else "failed",
+                            condition.text,
+                            condition.citation,
+                        )
+                    )
+                if not held:
+                    failures.append(Reason(title.spec.name, condition.message, condition.citation))
+                    break
+            else:
+                eligible.append(title)
+        if not eligible:
+            return self._rejected(claim, *failures)
+        if len(eligible) > 1:
+            names = " and ".join(f"`{t.spec.name}`" for t in eligible)
+            return Decision(
+                claim.claim_id,
+                "error",
+                ZERO,
+                claim.values["amount"],
+                None,
+                None,
+                (
+                    Reason(
+                        "conflict",
+                        f"conflict: payment titles {names} both fund code "
+                        f"`{claim.values['code']}` for this claim",
+                        eligible[0].spec.citation,
+                    ),
+                ),
+                claim.row,
+            )
+        return self._price(claim, env, eligible[0], trace)
+
+    def _price(
+        self, claim: ClaimRow, env: Env, title: CompiledTitle, trace: list[TraceStep] | None
+    ) -> Decision:
+        spec = title.spec
+        values = claim.values
+        claimed: Decimal = values["amount"]
+        quantity: int = values["quantity"]
+        reasons = [Reason(spec.name, f"funded as {spec.label} ({spec.funding})", spec.citation)]
+        tariff = title.tariff(env) if title.tariff is not None else None
+        if spec.tariff_kind == "maximum":
+            assert tariff is not None
+            limit = tariff * quantity
+            payable = min(claimed, limit)
+            if payable != claimed:
+                reasons.append(
+                    Reason(
+                        spec.name,
+                        f"claimed EUR {_money(claimed)} is above the maximum tariff "
+                        f"EUR {_money(tariff)} x {quantity} = EUR {_money(limit)}",
+                        spec.citation,
+                    )
+                )
+        elif spec.tariff_kind == "fixed":
+            assert tariff is not None
+            payable = tariff * quantity
+            if round_money(payable) != claimed:
+                reasons.append(
+                    Reason(
+                        spec.name,
+                        f"the fixed tariff is EUR {_money(tariff)} x {quantity} = "
+                        f"EUR {_money(payable)}; claimed EUR {_money(claimed)}",
+                        spec.citation,
+                    )
+                )
+        else:
+            payable = claimed
+        if trace is not None and tariff is not None:
+            trace.append(
+                TraceStep("tariff", spec.name, _money(tariff), spec.tariff_kind, spec.citation)
+            )
+        status_override = None
+        if title.rules:
+            env.context = {
+                "tariff": tariff if tariff is not None else claimed,
+                "claimed": claimed,
+                "payable": payable,
+            }
+            applying = []
+            for rule, when, _ in title.rules:
+                holds = when is None or bool(when(env))
+                if trace is not None:
+                    trace.append(
+                        TraceStep(
+                            "rule",
+                            rule.name,
+                            "applies" if holds else "does not apply",
+                            rule.when_text,
+                            rule.citation,
+                        )
+                    )
+                if holds:
+                    applying.append(rule.name)
+            winners = [
+                name
+                for name in applying
+                if not (title.defeated_by.get(name, frozenset()) & set(applying))
+            ]
+            if trace is not None:
+                for name in applying:
+                    if name not in winners:
+                        beaten = sorted(title.defeated_by[name] & set(applying))
+                        trace.append(
+                            TraceStep("exception", name, "overridden", f"by {', '.join(beaten)}")
+                        )
+            if len(winners) > 1:
+                first, second = winners[0], winners[1]
+                return Decision(
+                    claim.claim_id,
+                    "error",
+                    ZERO,
+                    claimed,
+                    spec.name,
+                    spec.funding,
+                    (
+                        Reason(
+                            "conflict",
+                            f"conflict: rules `{first}` and `{second}` both apply and neither "
+                            "is an exception to the other",
+                            self.program.rules[first].citation,
+                        ),
+                    ),
+                    claim.row,
+                )
+            if winners:
+                rule, _, pay = next(r for r in title.rules if r[0].name == winners[0])
+                if rule.outcome == "reject":
+                    return self._rejected(
+                        claim, Reason(rule.name, rule.because, rule.citation), title=spec
+                    )
+                if rule.outcome == "accept":
+                    payable = claimed
+                else:
+                    assert pay is not None
+                    payable = pay(env)
+                reasons.append(Reason(rule.name, rule.because, rule.citation))
+                status_override = None
+        payable = round_money(payable)
+        status = status_override or ("accepted" if payable == claimed else "adjusted")
+        return Decision(
+            claim.claim_id,
+            status,
+            payable,
+            claimed,
+            spec.name,
+            spec.funding,
+            tuple(reasons),
+            claim.row,
+        )
+
+    def _rejected(
+        self, claim: ClaimRow, *reasons: Reason, title: ir.TitleSpec | None = None
+    ) -> Decision:
+        return Decision(
+            claim.claim_id,
+            "rejected",
+            ZERO,
+            claim.values.get("amount"),
+            title.name if title else None,
+            title.funding if title else None,
+            tuple(reasons),
+            claim.row,
+        )
+
+    # ------------------------------------------------------------ phase 2
+    def cross_check(
+        self,
+        claims: list[ClaimRow],
+        decisions: list[Decision],
+        trace_for: int | None = None,
+        trace: list[TraceStep] | None = None,
+    ) -> list[Decision]:
+        """Apply exclusions and requirements across the claim set (phase 2)."""
+        if not self.cross_claim:
+            return decisions
+        by_patient: dict[Any, list[tuple[dt.date, str, int]]] = defaultdict(list)
+        for index, (claim, decision) in enumerate(zip(claims, decisions, strict=True)):
+            if decision.status in PAID and decision.title is not None:
+                by_patient[claim.values["patient"]].append(
+                    (claim.values["start_date"], decision.title, index)
+                )
+        result = list(decisions)
+        for index, decision in enumerate(decisions):
+            if decision.status not in PAID or decision.title is None:
+                continue
+            spec = self.program.titles[decision.title]
+            if not spec.exclusions and not spec.requirements:
+                continue
+            values = claims[index].values
+            day = values["start_date"]
+            others = [o for o in by_patient[values["patient"]] if o[2] != index]
+            tracing = trace is not None and trace_for == index
+            for exclusion in spec.exclusions:
+                hit = _find(others, exclusion, day)
+                if tracing and trace is not None:
+                    trace.append(
+                        TraceStep(
+                            "exclusion",
+                            ", ".join(exclusion.titles),
+                            "found" if hit else "none",
+                            _scope(exclusion),
+                            exclusion.citation,
+                        )
+                    )
+                if hit is not None:
+                    other = decisions[hit[2]]
+                    result[index] = self._rejected(
+                        claims[index],
+                        Reason(
+                            spec.name,
+                            f"double funding: `{spec.name}` is not combinable with "
+                            f"`{hit[1]}` (claim {other.claim_id}) {_scope(exclusion)} "
+                            "for the same patient",
+                            exclusion.citation,
+                        ),
+                        title=spec,
+                    )
+                    break
+            else:
+                for requirement in spec.requirements:
+                    hit = _find(others, requirement, day)
+                    if tracing and trace is not None:
+                        trace.append(
+                            TraceStep(
+                                "requirement",
+                                ", ".join(requirement.titles),
+                                "found" if hit else "none",
+                                _scope(requirement),
+                                requirement.citation,
+                            )
+                        )
+                    if hit is None:
+                        wanted = " or ".join(f"`{t}`" for t in requirement.titles)
+                        result[index] = self._rejected(
+                            claims[index],
+                            Reason(
+                                spec.name,
+                                f"`{spec.name}` may only be claimed together with {wanted} "
+                                f"{_scope(requirement)} for the same patient; none was found",
+                                requirement.citation,
+                            ),
+                            title=spec,
+                        )
+                        break
+        return result
+
+    def evaluate(self, claims: Iterable[ClaimRow]) -> tuple[list[ClaimRow], list[Decision]]:
+        rows = list(claims)
+        decisions = [self.decide(claim) for claim in rows]
+        decisions = _mark_duplicates(rows, decisions)
+        return rows, self.cross_check(rows, decisions)
+
+
+def _find(
+    others: list[tuple[dt.date, str, int]], cross: ir.CrossClaim, day: dt.date
+) -> tuple[dt.date, str, int] | None:
+    best = None
+    for other in others:
+        near = other[1] in cross.titles and abs((other[0] - day).days) <= cross.days
+        if near and (best is None or other[2] < best[2]):
+            best = other
+    return best
+
+
+def _mark_duplicates(rows: list[ClaimRow], decisions: list[Decision]) -> list[Decision]:
+    """A claim_id seen before gets an error: paying it twice would be double funding."""
+    first: dict[str, int] = {}
+    result = decisions
+    for index, row in enumerate(rows):
+        if row.claim_id.startswith("row ") and "claim_id" not in row.values:
+            continue
+        if row.claim_id in first:
+            if result is decisions:
+                result = list(decisions)
+            result[index] = Decision(
+                row.claim_id,
+                "error",
+                ZERO,
+                row.values.get("amount"),
+                None,
+                None,
+                (
+                    Reason(
+                        "claim_id",
+                        f"claim_id `{row.claim_id}` appears more than once "
+                        f"(first in row {rows[first[row.claim_id]].row})",
+                    ),
+                ),
+                row.row,
+            )
+        else:
+            first[row.claim_id] = index
+    return result
+
+
+def _scope(cross: ir.CrossClaim) -> str:
+    return "on the same day" if cross.days == 0 else f"within {cross.days} days"
+
+
+def _periods(spec: ir.TitleSpec) -> str:
+    if not spec.validity:
+        return "always"
+    return "; ".join(
+        f"from {p.start.isoformat()}" + (f" to {p.end.isoformat()}" if p.end else "")
+        for p in spec.validity
+    )
+
+
+def _money(value: Decimal) -> str:
+    return f"{round_money(value):,f}"

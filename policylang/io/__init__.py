@@ -1,0 +1,1 @@
+"""Claims and tables in, decisions out."""

@@ -1,0 +1,291 @@
+"""Read claims files (CSV, JSON Lines, Parquet, Vektis EI) and type each row by the claim schema.
+
+Reading never drops a row: a row that cannot be typed (a missing field, `12,50` as an amount, a
+date that does not exist) becomes a `ClaimRow` with problems, and the evaluator turns it into an
+`error` decision naming the field and the value. A file that cannot be read at all is an
+InputError (exit 2).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from policylang import ir
+from policylang.errors import InputError
+from policylang.io.raw import RawClaim, RowProblem
+
+_AMOUNT = re.compile(r"-?\d+(\.\d{1,2})?")
+_DECIMAL = re.compile(r"-?\d+(\.\d+)?")
+_INTEGER = re.compile(r"-?\d+")
+_TRUE = frozenset({"true", "1", "yes", "ja", "y", "j"})
+_FALSE = frozenset({"false", "0", "no", "nee", "n"})
+
+
+@attrs.frozen
+class ClaimRow:
+    """A claim typed by the schema, or the problems that prevented it."""
+
+    row: int
+    claim_id: str
+    values: dict[str, Any]
+    problems: tuple[RowProblem, ...] = ()
+
+
+class FieldError(ValueError):
+    pass
+
+
+def _parse_money(text: str) -> Decimal:
+    if _AMOUNT.fullmatch(text):
+        return Decimal(text)
+    if re.fullmatch(r"-?\d+,\d{1,2}", text):
+        raise FieldError(f"`{text}` is not an amount: use `.` as the decimal separator")
+    if _DECIMAL.fullmatch(text):
+        raise FieldError(f"`{text}` has more than two decimals: amounts are exact to the cent")
+    raise FieldError(f"`{text}` is not an amount (write 12.50)")
+
+
+def _parse_date(text: str) -> dt.date:
+    try:
+        if len(text) != 10:
+            raise ValueError
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise FieldError(f"`{text}` is not a date (YYYY-MM-DD)") from None
+
+
+def _parse_integer(text: str) -> int:
+    if _INTEGER.fullmatch(text):
+        return int(text)
+    raise FieldError(f"`{text}` is not a whole number")
+
+
+def _parse_decimal(text: str) -> Decimal:
+    if _DECIMAL.fullmatch(text):
+        return Decimal(text)
+    raise FieldError(f"`{text}` is not a number (use `.` as the decimal separator)")
+
+
+def _parse_percent(text: str) -> Decimal:
+    body = text[:-1].strip() if text.endswith("%") else text
+    return _parse_decimal(body) / 100 if text.endswith("%") else _parse_decimal(body)
+
+
+def _parse_bool(text: str) -> bool:
+    lowered = text.lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise FieldError(f"`{text}` is not true or false")
+
+
+def value_parser(type_: str, enums: Mapping[str, ir.EnumSpec]) -> Callable[[str], Any]:
+    """A function that turns the text of a field of `type_` into its value, or FieldError."""
+    if type_ in ("text", "code"):
+        return lambda text: text
+    if type_ == "money":
+        return _parse_money
+    if type_ == "date":
+        return _parse_date
+    if type_ in ("integer", "days"):
+        return _parse_integer
+    if type_ == "decimal":
+        return _parse_decimal
+    if type_ == "percent":
+        return _parse_percent
+    if type_ == "bool":
+        return _parse_bool
+    if type_.startswith("enum:"):
+        members = enums[type_[5:]].members
+        allowed = ", ".join(members)
+
+        def parse_enum(text: str) -> str:
+            if text in members:
+                return text
+            raise FieldError(f"`{text}` is not one of {allowed}")
+
+        return parse_enum
+    raise AssertionError(f"no parser for type {type_}")  # pragma: no cover
+
+
+class ClaimTyper:
+    """Types raw claims by the program's claim schema."""
+
+    def __init__(self, program: ir.Program) -> None:
+        self.fields = program.claim_fields
+        self.parsers = {f.name: value_parser(f.type, program.enums) for f in self.fields}
+
+    def type(self, raw: RawClaim) -> ClaimRow:
+        fields = raw.fields
+        problems = list(raw.problems)
+        values: dict[str, Any] = {}
+        for spec in self.fields:
+            text = fields.get(spec.name)
+            if text is not None:
+                text = text.strip()
+            if not text:
+                if spec.has_default:
+                    values[spec.name] = spec.default
+                elif spec.optional:
+                    values[spec.name] = None
+                else:
+                    problems.append(RowProblem(spec.name, f"missing field `{spec.name}`"))
+                continue
+            try:
+                values[spec.name] = self.parsers[spec.name](text)
+            except FieldError as error:
+                problems.append(RowProblem(spec.name, f"field `{spec.name}`: {error}"))
+        if values.get("end_date") is None and "start_date" in values:
+            values["end_date"] = values["start_date"]
+        claim_id = (fields.get("claim_id") or "").strip() or f"row {raw.row}"
+        return ClaimRow(raw.row, claim_id, values, tuple(problems))
+
+
+# ---------------------------------------------------------------- readers
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float):
+        # JSON numbers come in as float: print them as written, never with an exponent.
+        return format(Decimal(repr(value)), "f")
+    return str(value)
+
+
+def read_csv(path: Path) -> Iterator[RawClaim]:
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.reader(handle)
+        try:
+            header = next(reader)
+        except StopIteration:
+            return
+        except (csv.Error, UnicodeDecodeError) as error:
+            raise InputError.single("E0803", f"cannot read `{path}`: {error}") from error
+        header = [h.strip() for h in header]
+        width = len(header)
+        row_number = 0
+        while True:
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except (csv.Error, UnicodeDecodeError) as error:
+                row_number += 1
+                yield RawClaim(row_number, {}, (RowProblem("row", f"unreadable row: {error}"),))
+                continue
+            row_number += 1
+            if not cells:
+                row_number -= 1  # a blank line is not a claim
+                continue
+            problems: tuple[RowProblem, ...] = ()
+            if len(cells) != width:
+                problems = (
+                    RowProblem("row", f"the row has {len(cells)} columns, the header has {width}"),
+                )
+            yield RawClaim(row_number, dict(zip(header, cells, strict=False)), problems)
+
+
+def read_jsonl(path: Path) -> Iterator[RawClaim]:
+    with path.open(encoding="utf-8") as handle:
+        row_number = 0
+        for line in handle:
+            if not line.strip():
+                continue
+            row_number += 1
+            try:
+                record = json.loads(line, parse_float=str)
+            except json.JSONDecodeError as error:
+                yield RawClaim(
+                    row_number, {}, (RowProblem("row", f"line is not valid JSON: {error.msg}"),)
+                )
+                continue
+            if not isinstance(record, dict):
+                yield RawClaim(row_number, {}, (RowProblem("row", "line is not a JSON object"),))
+                continue
+            yield RawClaim(row_number, {k: _text(v) for k, v in record.items()})
+
+
+def read_parquet(path: Path) -> Iterator[RawClaim]:
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(path)
+    except Exception as error:  # pyarrow raises several unrelated types for a bad file
+        raise InputError.single("E0803", f"cannot read `{path}` as Parquet: {error}") from error
+    row_number = 0
+    for batch in parquet.iter_batches(batch_size=65536):
+        columns = {name: batch.column(i).to_pylist() for i, name in enumerate(batch.schema.names)}
+        names = list(columns)
+        for index in range(batch.num_rows):
+            row_number += 1
+            yield RawClaim(row_number, {n: _text(columns[n][index]) for n in names})
+
+
+def read_mappings(rows: Iterable[Mapping[str, Any]]) -> Iterator[RawClaim]:
+    for number, row in enumerate(rows, start=1):
+        yield RawClaim(number, {str(k): _text(v) for k, v in row.items()})
+
+
+def detect_format(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        return "parquet"
+    if suffix in (".jsonl", ".ndjson"):
+        return "jsonl"
+    if suffix == ".csv":
+        return "csv"
+    try:
+        from policylang.io.ei import looks_like_ei
+
+        if looks_like_ei(path):
+            return "ei"
+    except ImportError:  # pragma: no cover - the EI reader ships with the package
+        pass
+    with path.open("rb") as handle:
+        head = handle.read(4)
+    if head == b"PAR1":
+        return "parquet"
+    if head[:1] == b"{":
+        return "jsonl"
+    return "csv"
+
+
+def read_claims(path: str | Path) -> Iterator[RawClaim]:
+    """Raw claims from a file, the format chosen by extension and content."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError.single("E0804", f"claims file `{path}` does not exist")
+    kind = detect_format(path)
+    if kind == "parquet":
+        return read_parquet(path)
+    if kind == "jsonl":
+        return read_jsonl(path)
+    if kind == "ei":
+        from policylang.io.ei import read_zh308_claims
+
+        return read_zh308_claims(path)
+    return read_csv(path)
+
+
+def claims_from_text(text: str) -> Iterator[RawClaim]:
+    """Raw claims from CSV text (used by tests and examples)."""
+    reader = csv.reader(io.StringIO(text))
+    header = [h.strip() for h in next(reader)]
+    for number, cells in enumerate(reader, start=1):
+        yield RawClaim(number, dict(zip(header, cells, strict=False)))

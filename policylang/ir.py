@@ -1,0 +1,498 @@
+"""The checked, backend-neutral program that every evaluator consumes.
+
+The checker produces this from the AST; the reference interpreter (evaluate/interpreter.py) and
+any compiled engine read it. Nothing here depends on an evaluator: expressions are plain typed
+trees with names already resolved, literal values already converted (percent as a fraction), and
+declarations in dependency order.
+
+Types are short strings: money, decimal, integer, percent, date, days, text, code, bool, and
+`enum:NAME`, `row:TABLE` for a table row and `claim` for the claim record.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any, assert_never
+
+import attrs
+
+from policylang.source import NO_SPAN, Span
+
+Value = Any  # Decimal | int | date | str | bool | None | dict (a row)
+
+NUMERIC = frozenset({"money", "decimal", "integer", "percent", "days"})
+TEXTUAL = frozenset({"text", "code"})
+SCALAR_TYPES = frozenset(
+    {"money", "decimal", "integer", "percent", "date", "days", "text", "code", "bool"}
+)
+
+
+def _span() -> Span:
+    return attrs.field(default=NO_SPAN, eq=False, repr=False)  # type: ignore[no-any-return]
+
+
+# ---------------------------------------------------------------- code sets
+
+
+@attrs.frozen
+class CodeMatcher:
+    """Codes and inclusive ranges of same-length codes (compared as text, so zeros count)."""
+
+    codes: frozenset[str] = frozenset()
+    ranges: tuple[tuple[str, str], ...] = ()
+
+    def __contains__(self, code: object) -> bool:
+        if not isinstance(code, str):
+            return False
+        if code in self.codes:
+            return True
+        return any(len(low) == len(code) and low <= code <= high for low, high in self.ranges)
+
+    def union(self, other: CodeMatcher) -> CodeMatcher:
+        return CodeMatcher(self.codes | other.codes, self.ranges + other.ranges)
+
+    def describe(self) -> str:
+        parts = sorted(self.codes) + [f"{low}..{high}" for low, high in self.ranges]
+        return ", ".join(parts)
+
+
+# ---------------------------------------------------------------- expressions
+
+
+@attrs.frozen
+class Const:
+    value: Value
+    type: str
+    span: Span = _span()
+
+
+@attrs.frozen
+class ClaimField:
+    name: str
+    type: str
+    span: Span = _span()
+
+
+@attrs.frozen
+class Var:
+    """A bound variable: an aggregate's row, a settlement's party row, or a settlement `let`."""
+
+    name: str
+    type: str
+    span: Span = _span()
+
+
+@attrs.frozen
+class ContextValue:
+    """A value the evaluator supplies in a rule: `tariff`, `claimed`, `payable`."""
+
+    name: str
+    type: str
+    span: Span = _span()
+
+
+@attrs.frozen
+class ParamRef:
+    name: str
+    type: str
+    span: Span = _span()
+
+
+@attrs.frozen
+class ParamAtYear:
+    """`growth(2025)`: a per-year parameter at an explicit year."""
+
+    name: str
+    year: Expr
+    type: str
+    span: Span = _span()
+
+
+@attrs.frozen
+class DefineRef:
+    name: str
+    type: str
+    span: Span = _span()
+
+
+@attrs.frozen
+class TableLookup:
+    """The row of `table` whose key equals `key`; missing -> evaluation error."""
+
+    table: str
+    key: Expr
+    type: str
+    span: Span = _span()
+
+
+@attrs.frozen
+class FieldOf:
+    target: Expr
+    name: str
+    type: str
+    span: Span = _span()
+
+
+@attrs.frozen
+class Arith:
+    op: str  # + - * /
+    left: Expr
+    right: Expr
+    type: str
+    span: Span = _span()
+
+
+@attrs.frozen
+class Compare:
+    op: str  # == != < <= > >=
+    left: Expr
+    right: Expr
+    type: str = "bool"
+    span: Span = _span()
+
+
+@attrs.frozen
+class Logic:
+    op: str  # and, or (short-circuit)
+    left: Expr
+    right: Expr
+    type: str = "bool"
+    span: Span = _span()
+
+
+@attrs.frozen
+class Not:
+    operand: Expr
+    type: str = "bool"
+    span: Span = _span()
+
+
+@attrs.frozen
+class Neg:
+    operand: Expr
+    type: str
+    span: Span = _span()
+
+
+@attrs.frozen
+class If:
+    condition: Expr
+    then: Expr
+    otherwise: Expr
+    type: str
+    span: Span = _span()
+
+
+@attrs.frozen
+class InCodes:
+    value: Expr
+    codes: CodeMatcher
+    negated: bool = False
+    type: str = "bool"
+    span: Span = _span()
+
+
+@attrs.frozen
+class InTable:
+    """True when `table` has a row whose key equals `value` (`claim.code in zorgproducten`)."""
+
+    value: Expr
+    table: str
+    negated: bool = False
+    type: str = "bool"
+    span: Span = _span()
+
+
+@attrs.frozen
+class Builtin:
+    """A built-in function; the list with signatures is in policylang/check/builtins.py."""
+
+    name: str
+    args: tuple[Expr, ...]
+    type: str
+    span: Span = _span()
+
+
+@attrs.frozen
+class Aggregate:
+    """sum or count over the claim set (`claims`) or a table's rows."""
+
+    function: str
+    value: Expr | None
+    var: str
+    source: str  # "claims" or a table name
+    where: Expr | None
+    type: str
+    span: Span = _span()
+
+
+Expr = (
+    Const
+    | ClaimField
+    | Var
+    | ContextValue
+    | ParamRef
+    | ParamAtYear
+    | DefineRef
+    | TableLookup
+    | FieldOf
+    | Arith
+    | Compare
+    | Logic
+    | Not
+    | Neg
+    | If
+    | InCodes
+    | InTable
+    | Builtin
+    | Aggregate
+)
+
+
+def children(expr: Expr) -> Iterator[Expr]:
+    match expr:
+        case Const() | ClaimField() | Var() | ContextValue() | ParamRef() | DefineRef():
+            return
+        case ParamAtYear(year=year):
+            yield year
+        case TableLookup(key=key):
+            yield key
+        case FieldOf(target=target):
+            yield target
+        case Arith(left=left, right=right) | Compare(left=left, right=right):
+            yield left
+            yield right
+        case Logic(left=left, right=right):
+            yield left
+            yield right
+        case Not(operand=operand) | Neg(operand=operand):
+            yield operand
+        case If(condition=c, then=t, otherwise=o):
+            yield c
+            yield t
+            yield o
+        case InCodes(value=value) | InTable(value=value):
+            yield value
+        case Builtin(args=args):
+            yield from args
+        case Aggregate(value=value, where=where):
+            if value is not None:
+                yield value
+            if where is not None:
+                yield where
+        case _:
+            assert_never(expr)
+
+
+def walk(expr: Expr) -> Iterator[Expr]:
+    yield expr
+    for child in children(expr):
+        yield from walk(child)
+
+
+# ---------------------------------------------------------------- declarations
+
+
+@attrs.frozen
+class FieldSpec:
+    name: str
+    type: str
+    optional: bool = False
+    default: Value = None
+    has_default: bool = False
+    span: Span = _span()
+
+
+@attrs.frozen
+class EnumSpec:
+    name: str
+    members: tuple[str, ...]
+
+
+@attrs.frozen
+class TableSpec:
+    name: str
+    key: tuple[str, ...]
+    fields: tuple[FieldSpec, ...]
+    citations: tuple[str, ...] = ()
+    span: Span = _span()
+
+    def field(self, name: str) -> FieldSpec | None:
+        return next((f for f in self.fields if f.name == name), None)
+
+
+@attrs.frozen
+class Period:
+    """Both ends included; end None means open-ended."""
+
+    start: dt.date
+    end: dt.date | None
+    value: Value
+
+    def covers(self, day: dt.date) -> bool:
+        return self.start <= day and (self.end is None or day <= self.end)
+
+
+@attrs.frozen
+class ParamSpec:
+    name: str
+    type: str
+    always: Value = None
+    has_always: bool = False
+    periods: tuple[Period, ...] = ()
+    years: tuple[tuple[int, Value], ...] = ()
+    citations: tuple[str, ...] = ()
+    assumptions: tuple[str, ...] = ()
+    span: Span = _span()
+
+    def describe_validity(self) -> str:
+        if self.has_always:
+            return "always"
+        if self.years:
+            years = [year for year, _ in self.years]
+            return f"for the years {min(years)}-{max(years)}"
+        parts = [
+            f"from {p.start.isoformat()}" + (f" to {p.end.isoformat()}" if p.end else "")
+            for p in self.periods
+        ]
+        return "; ".join(parts)
+
+
+@attrs.frozen
+class DefineSpec:
+    name: str
+    type: str
+    expr: Expr
+    citations: tuple[str, ...] = ()
+    span: Span = _span()
+
+
+@attrs.frozen
+class Condition:
+    expr: Expr
+    message: str
+    citation: str | None
+    text: str  # the condition as written, for explanations
+
+
+@attrs.frozen
+class CrossClaim:
+    """Same patient, other titles, dates at most `days` apart."""
+
+    titles: tuple[str, ...]
+    days: int
+    citation: str | None
+
+
+@attrs.frozen
+class TitleSpec:
+    name: str
+    label: str
+    codes: CodeMatcher
+    validity: tuple[Period, ...]  # value unused; empty means always valid
+    funding: str
+    eligibility: tuple[Condition, ...]
+    tariff_kind: str  # maximum, fixed, free
+    tariff: Expr | None
+    exclusions: tuple[CrossClaim, ...]
+    requirements: tuple[CrossClaim, ...]
+    citation: str | None
+    rules: tuple[str, ...] = ()  # rules that apply to this title, in declaration order
+    span: Span = _span()
+
+    def valid_on(self, day: dt.date) -> bool:
+        return not self.validity or any(p.covers(day) for p in self.validity)
+
+
+@attrs.frozen
+class RuleSpec:
+    name: str
+    titles: tuple[str, ...]
+    exception_to: str | None
+    when: Expr | None
+    when_text: str
+    outcome: str  # pay, reject, accept
+    pay: Expr | None
+    because: str
+    citation: str | None
+    span: Span = _span()
+
+
+@attrs.frozen
+class SettleLineSpec:
+    item: str
+    expr: Expr
+    citation: str | None
+
+
+@attrs.frozen
+class SettlementSpec:
+    name: str
+    party: str
+    table: str
+    lets: tuple[tuple[str, Expr], ...]
+    steps: tuple[tuple[str, Any], ...]  # ("let", (name, expr)) or ("line", SettleLineSpec)
+    citation: str | None
+
+
+@attrs.frozen
+class CheckSpec:
+    name: str
+    expr: Expr
+    tolerance: Expr | None
+    warn_only: bool
+    citation: str | None
+    text: str
+
+
+@attrs.frozen
+class InvariantSpec:
+    name: str
+    description: str
+    expr: Expr  # evaluated per claim decision, or over the claim set (aggregates)
+    per_claim: bool
+    citation: str | None
+    text: str
+
+
+@attrs.frozen
+class ClaimExpectation:
+    claim_id: str
+    status: str
+    payable: Decimal | None
+    title: str | None
+    reasons: tuple[str, ...]
+    span: Span = _span()
+
+
+@attrs.frozen
+class TestSpec:
+    name: str
+    claims: tuple[dict[str, Value], ...]  # typed claim records
+    rows: tuple[tuple[str, dict[str, Value]], ...]
+    claim_expectations: tuple[ClaimExpectation, ...]
+    value_expectations: tuple[tuple[Expr, str], ...]  # expression and its text
+    span: Span = _span()
+
+
+@attrs.frozen
+class Program:
+    name: str
+    citations: tuple[str, ...]
+    files: tuple[str, ...]
+    claim_fields: tuple[FieldSpec, ...]
+    enums: dict[str, EnumSpec]
+    tables: dict[str, TableSpec]
+    params: dict[str, ParamSpec]
+    defines: dict[str, DefineSpec]  # in dependency order
+    titles: dict[str, TitleSpec]
+    rules: dict[str, RuleSpec]
+    settlements: dict[str, SettlementSpec]
+    checks: dict[str, CheckSpec]
+    invariants: dict[str, InvariantSpec]
+    tests: tuple[TestSpec, ...]
+
+    def claim_field(self, name: str) -> FieldSpec | None:
+        return next((f for f in self.claim_fields if f.name == name), None)

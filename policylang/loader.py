@@ -1,0 +1,107 @@
+"""Find rule files, parse them and follow their imports.
+
+A path on the command line is a rule file or a directory (every `*.policy` file below it). Its
+directory is the rules tree: an import is resolved relative to the importing file and must stay
+inside that tree, so a rule file can never read anything but other rule files.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+import attrs
+
+from policylang.errors import Diagnostic, PolicyError, PolicySyntaxError
+from policylang.syntax import nodes
+from policylang.syntax.parser import parse
+
+RULE_SUFFIX = ".policy"
+
+
+@attrs.frozen
+class LoadedFile:
+    path: Path
+    display: str
+    module: nodes.Module
+    imports: tuple[Path, ...]
+
+
+def display_name(path: Path) -> str:
+    try:
+        return os.path.relpath(path)
+    except ValueError:  # pragma: no cover - other drive on Windows
+        return str(path)
+
+
+def load_files(paths: Iterable[str | os.PathLike[str]]) -> list[LoadedFile]:
+    """Parse the given files and directories and everything they import.
+
+    Raises PolicyError with every syntax and import error of every file.
+    """
+    diagnostics: list[Diagnostic] = []
+    queue: list[tuple[Path, Path]] = []  # (file, rules tree root)
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            root = path.resolve()
+            found = sorted(p for p in root.rglob(f"*{RULE_SUFFIX}") if p.is_file())
+            if not found:
+                diagnostics.append(
+                    Diagnostic("E0801", f"no `{RULE_SUFFIX}` files in directory `{raw}`")
+                )
+            queue += [(p, root) for p in found]
+        elif path.is_file():
+            queue.append((path.resolve(), path.resolve().parent))
+        else:
+            diagnostics.append(Diagnostic("E0801", f"rule file `{raw}` does not exist"))
+
+    loaded: dict[Path, LoadedFile] = {}
+    while queue:
+        path, root = queue.pop(0)
+        if path in loaded:
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            diagnostics.append(Diagnostic("E0802", f"cannot read `{display_name(path)}`: {error}"))
+            continue
+        display = display_name(path)
+        try:
+            module = parse(text, display)
+        except PolicySyntaxError as error:
+            diagnostics += error.diagnostics
+            continue
+        imports: list[Path] = []
+        for item in module.items:
+            if not isinstance(item, nodes.Import):
+                continue
+            target = (path.parent / item.path).resolve()
+            span = item.span
+            if not target.is_relative_to(root):
+                diagnostics.append(
+                    Diagnostic(
+                        "E0210",
+                        f"import `{item.path}` points outside the rules tree",
+                        span,
+                        f"rule files may only import files below `{display_name(root)}`",
+                    )
+                )
+                continue
+            if target.suffix != RULE_SUFFIX or not target.is_file():
+                diagnostics.append(
+                    Diagnostic(
+                        "E0211",
+                        f"imported rule file `{item.path}` does not exist",
+                        span,
+                        f"imports are relative to the importing file and end in `{RULE_SUFFIX}`",
+                    )
+                )
+                continue
+            imports.append(target)
+            queue.append((target, root))
+        loaded[path] = LoadedFile(path, display, module, tuple(imports))
+    if diagnostics:
+        raise PolicyError(diagnostics)
+    return list(loaded.values())
