@@ -20,7 +20,10 @@ from policylang import ir
 from policylang.check import check as check_program
 from policylang.decision import Decision, Summary
 from policylang.errors import Diagnostic, InputError, PolicyError
+from policylang.evaluate.compile import Compiler
 from policylang.evaluate.interpreter import Interpreter, TraceStep
+from policylang.evaluate.settle import Settlement, settle
+from policylang.evaluate.tables import validate_table
 from policylang.io.claims import ClaimRow, ClaimTyper, read_claims, read_mappings
 from policylang.io.raw import RawClaim
 from policylang.io.tables import Table, load_table, type_rows
@@ -61,9 +64,13 @@ class Policy:
                     "E0607", f"the rule files declare no table `{name}`", help=f"tables: {known}"
                 )
             if isinstance(source, dict):
-                other._tables[name] = source
+                rows, origin = source, "given rows"
             else:
-                other._tables[name] = load_table(spec, source, self.program.enums)
+                rows, origin = load_table(spec, source, self.program.enums), str(source)
+            problems = validate_table(self.program, Compiler(self.program), name, rows, origin)
+            if problems:
+                raise InputError(problems)
+            other._tables[name] = rows
         return other
 
     def table_rows(self, name: str, rows: Iterable[Mapping[str, Any]]) -> Table:
@@ -95,6 +102,12 @@ class Policy:
         """One decision per claim, in input order."""
         _, decisions = self.interpreter.evaluate(self.typed_claims(claims))
         return decisions
+
+    def settle(self, claims: ClaimsInput, year: int | None = None) -> Settlement:
+        """Decide every claim, then run every settlement and check over the claim set."""
+        interpreter = self.interpreter
+        rows, decisions = interpreter.evaluate(self.typed_claims(claims))
+        return settle(self.program, interpreter.compiler, self._tables, rows, decisions, year)
 
     def summary(self, decisions: Iterable[Decision]) -> Summary:
         return Summary.of(decisions)

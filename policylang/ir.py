@@ -228,6 +228,19 @@ class Aggregate:
     span: Span = _span()
 
 
+@attrs.frozen
+class Allocate:
+    """This settlement party's part of `total`, allocated over the parties whose `group` value
+    equals this one's, by largest remainder (docs/allocation.md). kind: prorate or split."""
+
+    kind: str
+    total: Expr
+    weight: Expr
+    group: Expr | None
+    type: str = "money"
+    span: Span = _span()
+
+
 Expr = (
     Const
     | ClaimField
@@ -248,6 +261,7 @@ Expr = (
     | InTable
     | Builtin
     | Aggregate
+    | Allocate
 )
 
 
@@ -282,6 +296,11 @@ def children(expr: Expr) -> Iterator[Expr]:
                 yield value
             if where is not None:
                 yield where
+        case Allocate(total=total, weight=weight, group=group):
+            yield total
+            yield weight
+            if group is not None:
+                yield group
         case _:
             assert_never(expr)
 
@@ -312,11 +331,21 @@ class EnumSpec:
 
 
 @attrs.frozen
+class TableRequirement:
+    """A condition every row must meet; columns are `Var`s named after the column."""
+
+    expr: Expr
+    message: str
+    columns: tuple[str, ...]
+
+
+@attrs.frozen
 class TableSpec:
     name: str
     key: tuple[str, ...]
     fields: tuple[FieldSpec, ...]
     citations: tuple[str, ...] = ()
+    requirements: tuple[TableRequirement, ...] = ()
     span: Span = _span()
 
     def field(self, name: str) -> FieldSpec | None:

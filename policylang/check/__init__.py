@@ -13,6 +13,7 @@ from policylang.check.declarations import (
     collect_names,
     declare_definitions,
     declare_parameters,
+    declare_table_requirements,
     declare_types,
 )
 from policylang.check.state import CheckState
@@ -29,6 +30,7 @@ STAGES: tuple[tuple[str, Callable[[CheckState], None]], ...] = (
     ("names", collect_names),
     ("types", declare_types),
     ("parameters", declare_parameters),
+    ("table requirements", declare_table_requirements),
     ("definitions", declare_definitions),
     ("titles", declare_titles),
     ("rules", declare_rules),

@@ -11,6 +11,8 @@ import itertools
 from decimal import Decimal
 from typing import Any
 
+import attrs
+
 from policylang import ir
 from policylang.check.builtins import BUILTINS
 from policylang.check.expressions import (
@@ -235,7 +237,7 @@ def declare_types(state: CheckState) -> None:
                     did_you_mean(key, names),
                 )
         env.tables[item.name] = ir.TableSpec(
-            item.name, item.key, specs, tuple(c.text for c in item.meta.citations), item.span
+            item.name, item.key, specs, tuple(c.text for c in item.meta.citations), span=item.span
         )
 
     for item, _ in state.declarations(nodes.CodeSetDecl):
@@ -325,6 +327,31 @@ def declare_parameters(state: CheckState) -> None:
             item.meta.assumptions,
             item.span,
         )
+
+
+def declare_table_requirements(state: CheckState) -> None:
+    """Type each table's `require` lines, with the row's columns as names."""
+    for item, file in state.declarations(nodes.TableDecl):
+        assert isinstance(item, nodes.TableDecl)
+        spec = state.env.tables.get(item.name)
+        if spec is None or not item.requires:
+            continue
+        scope = state.scope(file, allow_claim=False)
+        for field in spec.fields:
+            scope = scope.with_local(field.name, field.type)
+        requirements = []
+        for require in item.requires:
+            expr = state.expressions.lower(require.condition, scope)
+            state.expressions.expect(expr, "bool", require.condition.span, "a table requirement")
+            columns = tuple(sorted({s.name for s in ir.walk(expr) if isinstance(s, ir.Var)}))
+            requirements.append(
+                ir.TableRequirement(
+                    expr,
+                    require.message or f"`{require.condition.span.text}` does not hold",
+                    columns,
+                )
+            )
+        state.env.tables[item.name] = attrs.evolve(spec, requirements=tuple(requirements))
 
 
 # ---------------------------------------------------------------- stage 4: definitions

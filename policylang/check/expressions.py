@@ -86,6 +86,7 @@ class Scope:
     locals: dict[str, str] = attrs.Factory(dict)
     context: dict[str, str] = attrs.Factory(dict)
     visible: frozenset[str] | None = None  # names of declarations this file may use
+    in_settlement: bool = False  # prorate() and split() allocate over a settlement's parties
 
     def with_local(self, name: str, type_: str) -> Scope:
         return attrs.evolve(self, locals={**self.locals, name: type_})
@@ -177,6 +178,8 @@ class ExpressionChecker:
                 return self._if(node, scope)
             case nodes.Aggregate():
                 return self._aggregate(node, scope)
+            case nodes.Allocate():
+                return self._allocate(node, scope)
             case nodes.RecordLit() | nodes.CodeSet():
                 self.error(
                     "E0307",
@@ -537,6 +540,25 @@ class ExpressionChecker:
         if value.type not in ("money", "decimal", "integer", "days", ERROR):
             self.error("E0303", f"cannot sum {describe(value.type)}", node.span)
         return ir.Aggregate("sum", value, node.var, node.source, where, value.type, span=node.span)
+
+    def _allocate(self, node: nodes.Allocate, scope: Scope) -> ir.Expr:
+        if not scope.in_settlement:
+            self.error(
+                "E0702",
+                f"`{node.kind}` allocates over the parties of a settlement and can only be used there",
+                node.span,
+                "use it in a `line` or `let` of a settlement",
+            )
+            return ir.Const(None, ERROR, span=node.span)
+        total = self.lower(node.total, scope)
+        self.expect(total, "money", node.total.span, f"the amount to {node.kind}")
+        weight = self.lower(node.weight, scope)
+        if weight.type not in ("decimal", "integer", "percent", "money", ERROR):
+            self.error(
+                "E0301", f"weights must be numbers, found {describe(weight.type)}", node.weight.span
+            )
+        group = self.lower(node.group, scope) if node.group is not None else None
+        return ir.Allocate(node.kind, total, weight, group, span=node.span)
 
 
 def codeset_matcher(codes: nodes.CodeSet) -> ir.CodeMatcher:

@@ -258,7 +258,9 @@ def declare_settlements(state: CheckState) -> None:
                 did_you_mean(item.table, state.env.tables),
             )
             continue
-        scope = state.scope(file, allow_claim=False).with_local(item.party, f"row:{table.name}")
+        scope = state.scope(file, allow_claim=False, in_settlement=True).with_local(
+            item.party, f"row:{table.name}"
+        )
         steps: list[tuple[str, object]] = []
         lets: list[tuple[str, ir.Expr]] = []
         for step in item.items:

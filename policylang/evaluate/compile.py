@@ -27,7 +27,17 @@ def round_money(value: Decimal, rounding: str = ROUND_HALF_UP) -> Decimal:
 class Env:
     """What an expression can see while one claim (or one settlement party) is evaluated."""
 
-    __slots__ = ("claim", "claims", "context", "day", "locals", "memo", "program", "tables")
+    __slots__ = (
+        "claim",
+        "claims",
+        "context",
+        "day",
+        "locals",
+        "memo",
+        "program",
+        "settlement",
+        "tables",
+    )
 
     def __init__(
         self,
@@ -45,6 +55,7 @@ class Env:
         self.context: dict[str, Any] = {}
         self.locals: dict[str, Any] = {}
         self.memo: dict[str, Any] = {}
+        self.settlement: Any = None  # the SettlementRun when a settlement is evaluated
 
 
 class Compiler:
@@ -189,6 +200,8 @@ class Compiler:
                 return self._builtin(expr)
             case ir.Aggregate():
                 return self._aggregate(expr)
+            case ir.Allocate():
+                return self._allocate(expr)
             case _:
                 assert_never(expr)
 
@@ -289,6 +302,19 @@ class Compiler:
             return total
 
         return aggregate
+
+    def _allocate(self, expr: ir.Allocate) -> Fn:
+        total_fn = self.compile(expr.total)
+        weight_fn = self.compile(expr.weight)
+        group_fn = self.compile(expr.group) if expr.group is not None else None
+
+        def allocate(env: Env) -> Any:
+            run = env.settlement
+            if run is None:  # pragma: no cover - the checker allows it only in settlements
+                raise EvaluationError("prorate/split outside a settlement", "allocation")
+            return run.allocate(expr, env, total_fn, weight_fn, group_fn)
+
+        return allocate
 
 
 def _compare(op: str, lf: Fn, rf: Fn) -> Fn:

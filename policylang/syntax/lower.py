@@ -144,8 +144,16 @@ class _Lower(Transformer[Token, Any]):
             str(children[0]),
             tuple(str(n) for n in children[1]),
             self._fields(children[2:]),
+            tuple(c for c in children if isinstance(c, nodes.TableRequire)),
             self._meta(children),
             self._span(meta),
+        )
+
+    @v_args(meta=True)
+    def table_require(self, meta: Any, children: list[Any]) -> nodes.TableRequire:
+        condition, message = children
+        return nodes.TableRequire(
+            condition, self._string(message) if message is not None else None, self._span(meta)
         )
 
     @v_args(meta=True)
@@ -443,7 +451,7 @@ class _Lower(Transformer[Token, Any]):
 
     @v_args(meta=True)
     def not_in_set(self, meta: Any, children: list[Any]) -> nodes.InSet:
-        return nodes.InSet(children[0], children[1], True, self._span(meta))
+        return nodes.InSet(children[0], children[2], True, self._span(meta))
 
     def named_set(self, children: list[Token]) -> nodes.Name:
         return nodes.Name(str(children[0]), self._tok_span(children[0]))
@@ -489,6 +497,14 @@ class _Lower(Transformer[Token, Any]):
     def agg_count(self, meta: Any, children: list[Any]) -> nodes.Aggregate:
         var, source, where = children
         return nodes.Aggregate("count", None, str(var), str(source), where, self._span(meta))
+
+    @v_args(meta=True)
+    def alloc_prorate(self, meta: Any, children: list[Any]) -> nodes.Allocate:
+        return nodes.Allocate("prorate", children[0], children[1], children[2], self._span(meta))
+
+    @v_args(meta=True)
+    def alloc_split(self, meta: Any, children: list[Any]) -> nodes.Allocate:
+        return nodes.Allocate("split", children[0], children[1], children[2], self._span(meta))
 
     # ------------------------------------------------------------ literals
     @v_args(meta=True)

@@ -129,6 +129,17 @@ class Aggregate:
 
 
 @attrs.frozen
+class Allocate:
+    """`prorate(total by weight per group)` or `split(total by share per group)`."""
+
+    kind: str  # "prorate" or "split"
+    total: Expr
+    weight: Expr
+    group: Expr | None
+    span: Span = _span()
+
+
+@attrs.frozen
 class RecordField:
     name: str
     value: Expr
@@ -166,6 +177,7 @@ Expr = (
     | InSet
     | IfThenElse
     | Aggregate
+    | Allocate
     | RecordLit
     | CodeSet
 )
@@ -199,6 +211,11 @@ def children(node: Expr) -> Iterator[Expr]:
                 yield value
             if where is not None:
                 yield where
+        case Allocate(total=total, weight=weight, group=group):
+            yield total
+            yield weight
+            if group is not None:
+                yield group
         case RecordLit(fields=fields):
             for field in fields:
                 yield field.value
@@ -267,10 +284,18 @@ class ClaimDecl:
 
 
 @attrs.frozen
+class TableRequire:
+    condition: Expr
+    message: str | None = None
+    span: Span = _span()
+
+
+@attrs.frozen
 class TableDecl:
     name: str
     key: tuple[str, ...]
     fields: tuple[FieldDecl, ...]
+    requires: tuple[TableRequire, ...] = ()
     meta: Meta = Meta()
     span: Span = _span()
 

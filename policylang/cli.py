@@ -1,0 +1,399 @@
+"""The `policylang` command line: the only module that imports typer and rich.
+
+Exit codes, for every command:
+  0  ran, and nothing was rejected, in error or failing
+  1  ran, and some claims were rejected or in error (check), a check or test failed, or lint found
+     something
+  2  the policy, a table, an input file or the command line is wrong; nothing was evaluated
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from policylang.api import Policy, load
+from policylang.decision import Decision, Summary, format_money
+from policylang.diagnostics import render
+from policylang.errors import Diagnostic, PolicyError
+
+app = typer.Typer(
+    name="policylang",
+    help="Executable funding rules for Dutch hospital care: check claims, settle, explain.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+RulesArg = Annotated[
+    list[Path], typer.Argument(help="Rule files or directories (every .policy file below).")
+]
+ClaimsOpt = Annotated[
+    Path, typer.Option("--claims", help="Claims file: CSV, JSON Lines, Parquet or Vektis EI.")
+]
+TablesOpt = Annotated[
+    list[str] | None,
+    typer.Option("--table", help="Reference table as NAME=FILE (CSV or Parquet); repeatable."),
+]
+
+
+def _print_diagnostics(diagnostics: Iterable[Diagnostic]) -> None:
+    for diagnostic in diagnostics:
+        text = render(diagnostic)
+        style = "bold red" if diagnostic.severity == "error" else "bold yellow"
+        head, _, rest = text.partition("\n")
+        err.print(Text(head, style=style))
+        if rest:
+            err.print(Text(rest))
+        err.print()
+
+
+def _fail(error: PolicyError) -> NoReturn:
+    _print_diagnostics(error.diagnostics)
+    count = sum(1 for d in error.diagnostics if d.severity == "error")
+    if count > 1:
+        err.print(Text(f"{count} errors; nothing was evaluated", style="bold red"))
+    else:
+        err.print(Text("nothing was evaluated", style="bold red"))
+    raise typer.Exit(2)
+
+
+def _parse_tables(tables: list[str] | None) -> dict[str, str]:
+    parsed: dict[str, str] = {}
+    for item in tables or []:
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path:
+            err.print(f"error: --table takes NAME=FILE, got `{escape(item)}`")
+            raise typer.Exit(2)
+        parsed[name.strip()] = path.strip()
+    return parsed
+
+
+def _policy(rules: list[Path], tables: list[str] | None = None) -> Policy:
+    try:
+        policy = load(*rules)
+        if tables:
+            policy = policy.with_tables(_parse_tables(tables))
+    except PolicyError as error:
+        _fail(error)
+    return policy
+
+
+def _decisions_table(decisions: list[Decision], limit: int) -> Table:
+    table = Table(show_lines=False, header_style="bold")
+    for column, justify in (
+        ("claim", "left"),
+        ("status", "left"),
+        ("claimed", "right"),
+        ("payable", "right"),
+        ("title", "left"),
+        ("reasons", "left"),
+    ):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    colours = {"accepted": "green", "adjusted": "yellow", "rejected": "red", "error": "magenta"}
+    for decision in decisions[:limit]:
+        reasons = "\n".join(
+            r.message + (f" [dim]({escape(r.source)})[/dim]" if r.source else "")
+            for r in decision.reasons
+            if not r.message.startswith("funded as")
+        )
+        table.add_row(
+            escape(decision.claim_id),
+            f"[{colours[decision.status]}]{decision.status}[/]",
+            format_money(decision.claimed) if decision.claimed is not None else "",
+            format_money(decision.payable),
+            escape(decision.title or ""),
+            reasons if reasons else "",
+        )
+    return table
+
+
+def _summary_text(summary: Summary) -> str:
+    counts = ", ".join(f"{n} {s}" for s, n in summary.by_status.items() if n)
+    return (
+        f"{summary.claims} claims: {counts or 'none'}; claimed EUR {format_money(summary.claimed)}, "
+        f"payable EUR {format_money(summary.payable)}"
+    )
+
+
+def _write_decisions(decisions: list[Decision], fmt: str, output: Path | None) -> None:
+    summary = Summary.of(decisions)
+    handle: Any = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
+    try:
+        if fmt == "json":
+            json.dump(
+                {"decisions": [d.to_json() for d in decisions], "summary": summary.to_json()},
+                handle,
+                indent=2,
+                ensure_ascii=False,
+            )
+            handle.write("\n")
+        elif fmt == "jsonl":
+            for decision in decisions:
+                handle.write(json.dumps(decision.to_json(), ensure_ascii=False) + "\n")
+        elif fmt == "csv":
+            writer = csv.writer(handle)
+            writer.writerow(
+                ["claim_id", "status", "claimed", "payable", "title", "funding", "reasons"]
+            )
+            for d in decisions:
+                writer.writerow(
+                    [
+                        d.claim_id,
+                        d.status,
+                        format_money(d.claimed) if d.claimed is not None else "",
+                        format_money(d.payable),
+                        d.title or "",
+                        d.funding or "",
+                        " | ".join(
+                            f"{r.rule}: {r.message}" + (f" ({r.source})" if r.source else "")
+                            for r in d.reasons
+                        ),
+                    ]
+                )
+        else:
+            console = Console(file=handle, highlight=False, soft_wrap=True) if output else out
+            limit = len(decisions) if output else 200
+            console.print(_decisions_table(decisions, limit))
+            if len(decisions) > limit:
+                console.print(
+                    f"[dim]... {len(decisions) - limit} more; use --format csv or --output[/dim]"
+                )
+            console.print(_summary_text(summary))
+    finally:
+        if output:
+            handle.close()
+    if fmt != "table" or output:
+        err.print(_summary_text(summary))
+
+
+@app.command()
+def check(
+    rules: RulesArg,
+    claims: ClaimsOpt,
+    table: TablesOpt = None,
+    format: Annotated[str, typer.Option("--format", help="table, json, jsonl or csv.")] = "table",
+    output: Annotated[Path | None, typer.Option("--output", help="Write decisions here.")] = None,
+) -> None:
+    """Evaluate every claim: one decision per claim, with reasons and citations."""
+    if format not in ("table", "json", "jsonl", "csv"):
+        err.print(f"error: unknown --format `{escape(format)}`; use table, json, jsonl or csv")
+        raise typer.Exit(2)
+    policy = _policy(rules, table)
+    try:
+        decisions = policy.check(claims)
+    except PolicyError as error:
+        _fail(error)
+    _write_decisions(decisions, format, output)
+    if any(d.status in ("rejected", "error") for d in decisions):
+        raise typer.Exit(1)
+
+
+@app.command()
+def settle(
+    rules: RulesArg,
+    claims: ClaimsOpt,
+    table: TablesOpt = None,
+    year: Annotated[
+        int | None,
+        typer.Option("--year", help="Year for parameters; default: the claims' most common year."),
+    ] = None,
+    format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    output: Annotated[Path | None, typer.Option("--output", help="Write the result here.")] = None,
+) -> None:
+    """Settle a claim set: money lines per party, and the checks the rule files declare."""
+    if format not in ("table", "json"):
+        err.print(f"error: unknown --format `{escape(format)}`; use table or json")
+        raise typer.Exit(2)
+    policy = _policy(rules, table)
+    try:
+        result = policy.settle(claims, year)
+    except PolicyError as error:
+        _fail(error)
+    handle: Any = output.open("w", encoding="utf-8") if output else sys.stdout
+    try:
+        if format == "json":
+            json.dump(result.to_json(), handle, indent=2, ensure_ascii=False)
+            handle.write("\n")
+        else:
+            console = Console(file=handle, highlight=False, soft_wrap=True) if output else out
+            lines = Table(header_style="bold", title=f"settlement {result.year or ''}".strip())
+            for column, justify in (
+                ("settlement", "left"),
+                ("party", "left"),
+                ("item", "left"),
+                ("amount", "right"),
+                ("source", "left"),
+            ):
+                lines.add_column(column, justify=justify)  # type: ignore[arg-type]
+            for line in result.lines:
+                lines.add_row(
+                    escape(line.settlement),
+                    escape(line.party),
+                    escape(line.item),
+                    format_money(line.amount),
+                    escape(line.source or ""),
+                )
+            console.print(lines)
+            for check in result.checks:
+                if check.holds:
+                    mark = "[green]holds[/green]"
+                elif check.warn_only:
+                    mark = "[yellow]warning[/yellow]"
+                else:
+                    mark = "[red]FAILS[/red]"
+                console.print(
+                    f"check {escape(check.name)}: {mark}  [dim]{escape(check.detail)}[/dim]"
+                )
+    finally:
+        if output:
+            handle.close()
+    if result.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def explain(
+    rules: RulesArg,
+    claims: ClaimsOpt,
+    claim: Annotated[str, typer.Option("--claim", help="The claim_id to explain.")],
+    table: TablesOpt = None,
+    format: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
+) -> None:
+    """Show how one claim's decision came about, step by step, with citations."""
+    policy = _policy(rules, table)
+    try:
+        explanation = policy.explain(claims, claim)
+    except PolicyError as error:
+        _fail(error)
+    decision = explanation.decision
+    if format == "json":
+        out.print_json(
+            json.dumps(
+                {
+                    "decision": decision.to_json(),
+                    "steps": [
+                        {
+                            "kind": s.kind,
+                            "name": s.name,
+                            "outcome": s.outcome,
+                            "detail": s.detail,
+                            "source": s.source,
+                        }
+                        for s in explanation.steps
+                    ],
+                }
+            )
+        )
+    else:
+        out.print(
+            f"[bold]claim {escape(decision.claim_id)}[/bold]: {decision.status}, "
+            f"payable EUR {format_money(decision.payable)}"
+        )
+        for step in explanation.steps:
+            source = f" [dim]({escape(step.source)})[/dim]" if step.source else ""
+            detail = f": {escape(step.detail)}" if step.detail else ""
+            out.print(
+                f"  {step.kind:<11} {escape(step.name)} -> {escape(step.outcome)}{detail}{source}"
+            )
+        out.print("[bold]reasons[/bold]")
+        for reason in decision.reasons:
+            source = f" [dim]({escape(reason.source)})[/dim]" if reason.source else ""
+            out.print(f"  {escape(reason.rule)}: {escape(reason.message)}{source}")
+    if decision.status in ("rejected", "error"):
+        raise typer.Exit(1)
+
+
+@app.command()
+def test(rules: RulesArg) -> None:
+    """Run the `test` blocks written in the rule files."""
+    from policylang.evaluate.tests import run_tests
+
+    policy = _policy(rules)
+    results = run_tests(policy.program)
+    failed = 0
+    for result in results:
+        if result.passed:
+            out.print(f"[green]ok[/green]   {escape(result.name)}")
+            continue
+        failed += 1
+        out.print(f"[red]FAIL[/red] {escape(result.name)} [dim]({result.span.location()})[/dim]")
+        for failure in result.failures:
+            out.print(f"       {escape(failure)}")
+    out.print(f"{len(results) - failed} passed, {failed} failed")
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def lint(rules: RulesArg) -> None:
+    """Report what may not be what the author meant: uncited titles, overlaps, unused values."""
+    from policylang.lint import lint as run_lint
+
+    policy = _policy(rules)
+    findings = [*policy.warnings, *run_lint(policy.program)]
+    _print_diagnostics(findings)
+    err.print(f"{len(findings)} finding{'s' if len(findings) != 1 else ''}")
+    if findings:
+        raise typer.Exit(1)
+
+
+@app.command()
+def fmt(
+    files: Annotated[list[Path], typer.Argument(help="Rule files or directories to format.")],
+    check: Annotated[
+        bool, typer.Option("--check", help="Change nothing; exit 1 if a file is not formatted.")
+    ] = False,
+) -> None:
+    """Rewrite rule files in the canonical layout (comments are kept)."""
+    from policylang.format import format_module
+    from policylang.syntax.parser import parse
+
+    paths: list[Path] = []
+    for path in files:
+        paths += sorted(path.rglob("*.policy")) if path.is_dir() else [path]
+    unformatted = []
+    diagnostics: list[Diagnostic] = []
+    for path in paths:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as error:
+            err.print(f"error: cannot read `{escape(str(path))}`: {escape(str(error))}")
+            raise typer.Exit(2) from error
+        try:
+            formatted = format_module(parse(text, str(path)))
+        except PolicyError as error:
+            diagnostics += error.diagnostics
+            continue
+        if formatted != text:
+            unformatted.append(path)
+            if not check:
+                path.write_text(formatted, encoding="utf-8")
+    if diagnostics:
+        _fail(PolicyError(diagnostics))
+    verb = "would reformat" if check else "reformatted"
+    for path in unformatted:
+        err.print(f"{verb} {escape(str(path))}")
+    err.print(f"{len(paths)} files, {len(unformatted)} {verb}")
+    if check and unformatted:
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,288 @@
+"""Settlement over a claim set: money lines per party, and the checks the rule files declare.
+
+A settlement runs once per row of its table (the parties), in key order, with the decided claims
+visible to aggregates. `prorate(...)`/`split(...)` allocate an amount over the parties of a
+group by largest remainder, so the parts always add up to the whole to the cent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+from policylang import ir
+from policylang.allocation import AllocationError, prorate, split_by_shares
+from policylang.decision import Decision, format_money
+from policylang.errors import Diagnostic, EvaluationError, InputError
+from policylang.evaluate.compile import Compiler, Env, Fn, round_money
+from policylang.io.claims import ClaimRow
+
+
+@attrs.frozen
+class SettlementLine:
+    settlement: str
+    party: str
+    item: str
+    amount: Decimal
+    details: str
+    source: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "settlement": self.settlement,
+            "party": self.party,
+            "item": self.item,
+            "amount": format_money(self.amount),
+            "details": self.details,
+            "source": self.source,
+        }
+
+
+@attrs.frozen
+class CheckResult:
+    name: str
+    holds: bool
+    detail: str
+    warn_only: bool = False
+    source: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "holds": self.holds,
+            "detail": self.detail,
+            "warn_only": self.warn_only,
+            "source": self.source,
+        }
+
+
+@attrs.frozen
+class Settlement:
+    lines: tuple[SettlementLine, ...]
+    checks: tuple[CheckResult, ...]
+    year: int | None
+
+    @property
+    def failed(self) -> bool:
+        return any(not c.holds and not c.warn_only for c in self.checks)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "lines": [line.to_json() for line in self.lines],
+            "checks": [check.to_json() for check in self.checks],
+        }
+
+
+def _party_name(spec: ir.TableSpec, row: dict[str, Any]) -> str:
+    return "/".join(str(row.get(k)) for k in spec.key)
+
+
+def _sort_key(key: Any) -> Any:
+    return tuple(str(k) for k in key) if isinstance(key, tuple) else (str(key),)
+
+
+class SettlementRun:
+    """One settlement's evaluation: its parties, their `let` values, cached allocations."""
+
+    def __init__(self, compiler: Compiler, spec: ir.SettlementSpec, env: Env) -> None:
+        self.spec = spec
+        self.env = env
+        self.table = env.program.tables[spec.table]
+        rows = env.tables.get(spec.table)
+        if rows is None:
+            raise InputError.single(
+                "E0608",
+                f"settlement `{spec.name}` needs table `{spec.table}`",
+                help=f"pass it with --table {spec.table}=FILE",
+            )
+        self.parties = [rows[k] for k in sorted(rows, key=_sort_key)]
+        self.steps: list[tuple[str, Any, Fn]] = []
+        for kind, payload in spec.steps:
+            if kind == "let":
+                name, expr = payload
+                self.steps.append(("let", name, compiler.compile(expr)))
+            else:
+                self.steps.append(("line", payload, compiler.compile(payload.expr)))
+        self._lets: dict[int, dict[str, Any]] = {}
+        self._allocations: dict[tuple[int, Any], dict[int, Decimal]] = {}
+        self._in_progress: set[tuple[int, Any]] = set()
+        self.current = 0
+
+    def lets_for(self, index: int) -> dict[str, Any]:
+        if index in self._lets:
+            return self._lets[index]
+        saved, saved_current = self.env.locals, self.current
+        values: dict[str, Any] = {}
+        self._lets[index] = values  # partial while computing: a let may allocate
+        self.current = index
+        try:
+            self.env.locals = {self.spec.party: self.parties[index]}
+            for kind, name, fn in self.steps:
+                if kind == "let":
+                    values[name] = fn(self.env)
+                    self.env.locals[name] = values[name]
+        finally:
+            self.env.locals, self.current = saved, saved_current
+        return values
+
+    def allocate(
+        self, expr: ir.Allocate, env: Env, total_fn: Fn, weight_fn: Fn, group_fn: Fn | None
+    ) -> Decimal:
+        current = self.current
+        group = group_fn(env) if group_fn is not None else None
+        cache_key = (id(expr), group)
+        parts = self._allocations.get(cache_key)
+        if parts is None:
+            if cache_key in self._in_progress:
+                raise EvaluationError(
+                    f"the weights of `{expr.kind}` depend on its own result", "allocation"
+                )
+            self._in_progress.add(cache_key)
+            total = round_money(total_fn(env))
+            saved = env.locals
+            members: list[int] = []
+            weights: list[Decimal] = []
+            try:
+                for index in range(len(self.parties)):
+                    lets = self._lets.get(index) if index == current else self.lets_for(index)
+                    env.locals = {self.spec.party: self.parties[index], **(lets or {})}
+                    if group_fn is not None and group_fn(env) != group:
+                        continue
+                    members.append(index)
+                    weights.append(Decimal(weight_fn(env)))
+            finally:
+                env.locals = saved
+            try:
+                if expr.kind == "split":
+                    amounts = split_by_shares(total, weights)
+                else:
+                    amounts = prorate(total, weights)
+            except AllocationError as error:
+                where = f" for group `{group}`" if group is not None else ""
+                raise EvaluationError(f"{expr.kind}{where}: {error}", "allocation") from error
+            parts = dict(zip(members, amounts, strict=True))
+            self._allocations[cache_key] = parts
+            self._in_progress.discard(cache_key)
+        return parts[current]
+
+    def run(self) -> list[SettlementLine]:
+        lines: list[SettlementLine] = []
+        for index, row in enumerate(self.parties):
+            self.current = index
+            party = _party_name(self.table, row)
+            self.env.locals = {self.spec.party: row}
+            for kind, payload, fn in self.steps:
+                try:
+                    value = fn(self.env)
+                except EvaluationError as error:
+                    raise InputError(
+                        [
+                            Diagnostic(
+                                "E0703",
+                                f"settlement `{self.spec.name}`, party `{party}`: {error.message}",
+                            )
+                        ]
+                    ) from error
+                if kind == "let":
+                    self.env.locals[payload] = value
+                    self._lets.setdefault(index, {})[payload] = value
+                else:
+                    lines.append(
+                        SettlementLine(
+                            self.spec.name,
+                            party,
+                            payload.item,
+                            round_money(value),
+                            self.spec.name,
+                            payload.citation or self.spec.citation,
+                        )
+                    )
+        return lines
+
+
+def decided_claims(rows: Sequence[ClaimRow], decisions: Sequence[Decision]) -> list[dict[str, Any]]:
+    """What an aggregate over `claims` sees: each claim's fields and its decision."""
+    return [
+        {
+            **row.values,
+            "status": d.status,
+            "payable": d.payable,
+            "title": d.title,
+            "funding": d.funding,
+        }
+        for row, d in zip(rows, decisions, strict=True)
+    ]
+
+
+def settlement_year(rows: Sequence[ClaimRow], year: int | None) -> int | None:
+    if year is not None:
+        return year
+    years = Counter(
+        r.values["start_date"].year
+        for r in rows
+        if not r.problems and isinstance(r.values.get("start_date"), dt.date)
+    )
+    return years.most_common(1)[0][0] if years else None
+
+
+def settle(
+    program: ir.Program,
+    compiler: Compiler,
+    tables: dict[str, dict[Any, dict[str, Any]]],
+    rows: Sequence[ClaimRow],
+    decisions: Sequence[Decision],
+    year: int | None = None,
+) -> Settlement:
+    year = settlement_year(rows, year)
+    claims = decided_claims(rows, decisions)
+    day = dt.date(year, 1, 1) if year is not None else None
+    lines: list[SettlementLine] = []
+    for spec in program.settlements.values():
+        env = Env(program, tables, day, None, claims)
+        run = SettlementRun(compiler, spec, env)
+        env.settlement = run
+        lines += run.run()
+    checks = [
+        _run_check(program, compiler, tables, claims, day, spec) for spec in program.checks.values()
+    ]
+    return Settlement(tuple(lines), tuple(checks), year)
+
+
+def _run_check(
+    program: ir.Program,
+    compiler: Compiler,
+    tables: dict[str, dict[Any, dict[str, Any]]],
+    claims: list[dict[str, Any]],
+    day: dt.date | None,
+    spec: ir.CheckSpec,
+) -> CheckResult:
+    env = Env(program, tables, day, None, claims)
+    try:
+        if spec.tolerance is not None and isinstance(spec.expr, ir.Compare):
+            left = compiler.compile(spec.expr.left)(env)
+            right = compiler.compile(spec.expr.right)(env)
+            tolerance = compiler.compile(spec.tolerance)(env)
+            holds = abs(left - right) <= tolerance
+            detail = f"{_show(left)} vs {_show(right)}, difference {_show(left - right)}, tolerance {_show(tolerance)}"
+        elif isinstance(spec.expr, ir.Compare):
+            left = compiler.compile(spec.expr.left)(env)
+            right = compiler.compile(spec.expr.right)(env)
+            holds = bool(compiler.compile(spec.expr)(env))
+            detail = f"{_show(left)} {spec.expr.op} {_show(right)}"
+        else:
+            holds = bool(compiler.compile(spec.expr)(env))
+            detail = spec.text
+    except EvaluationError as error:
+        return CheckResult(spec.name, False, error.message, spec.warn_only, spec.citation)
+    return CheckResult(spec.name, holds, detail, spec.warn_only, spec.citation)
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, Decimal):
+        return format_money(value) if value == value.quantize(Decimal("0.01")) else f"{value:f}"
+    return str(value)

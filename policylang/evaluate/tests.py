@@ -1,0 +1,106 @@
+"""Run the in-file `test` blocks of a program (`policylang test`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from policylang import ir
+from policylang.decision import format_money
+from policylang.errors import EvaluationError
+from policylang.evaluate.compile import Env
+from policylang.evaluate.interpreter import Interpreter
+from policylang.io.claims import ClaimRow
+from policylang.io.raw import RowProblem
+from policylang.source import Span
+
+
+@attrs.frozen
+class TestResult:
+    name: str
+    passed: bool
+    failures: tuple[str, ...]
+    span: Span
+
+
+def _claim_row(program: ir.Program, number: int, given: dict[str, Any]) -> ClaimRow:
+    values: dict[str, Any] = {}
+    problems: list[RowProblem] = []
+    for field in program.claim_fields:
+        value = given.get(field.name)
+        if value is None:
+            if field.has_default:
+                value = field.default
+            elif not field.optional:
+                problems.append(RowProblem(field.name, f"missing field `{field.name}`"))
+        values[field.name] = value
+    if values.get("end_date") is None:
+        values["end_date"] = values.get("start_date")
+    claim_id = str(given.get("claim_id") or f"row {number}")
+    return ClaimRow(number, claim_id, values, tuple(problems))
+
+
+def run_test(program: ir.Program, test: ir.TestSpec) -> TestResult:
+    tables: dict[str, dict[Any, dict[str, Any]]] = {name: {} for name in program.tables}
+    for name, row in test.rows:
+        spec = program.tables[name]
+        key = tuple(row.get(k) for k in spec.key)
+        full = {f.name: row.get(f.name, f.default) for f in spec.fields}
+        tables[name][key[0] if len(key) == 1 else key] = full
+    claims = [_claim_row(program, i, c) for i, c in enumerate(test.claims, start=1)]
+    interpreter = Interpreter(program, tables)
+    _, decisions = interpreter.evaluate(claims)
+    by_id = {d.claim_id: d for d in decisions}
+    failures: list[str] = []
+    for want in test.claim_expectations:
+        got = by_id.get(want.claim_id)
+        if got is None:
+            failures.append(f"claim {want.claim_id}: no such claim in the test")
+            continue
+        reasons = [r.message for r in got.reasons]
+        if got.status != want.status:
+            failures.append(
+                f"claim {want.claim_id}: expected {want.status}, got {got.status} "
+                f"({'; '.join(reasons)})"
+            )
+        if want.payable is not None and got.payable != want.payable:
+            failures.append(
+                f"claim {want.claim_id}: expected payable EUR {format_money(want.payable)}, "
+                f"got EUR {format_money(got.payable)}"
+            )
+        if want.title is not None and got.title != want.title:
+            failures.append(
+                f"claim {want.claim_id}: expected title `{want.title}`, got `{got.title}`"
+            )
+        for reason in want.reasons:
+            if not any(reason in message for message in reasons):
+                failures.append(
+                    f"claim {want.claim_id}: no reason contains {reason!r}; reasons: "
+                    + "; ".join(reasons)
+                )
+    first = claims[0] if claims else None
+    compiler = interpreter.compiler
+    for expr, text in test.value_expectations:
+        env = Env(
+            program,
+            tables,
+            first.values.get("start_date") if first else None,
+            first.values if first else None,
+            claims=[
+                {**c.values, **d.to_json(), "payable": d.payable}
+                for c, d in zip(claims, decisions, strict=True)
+            ],
+        )
+        try:
+            held = compiler.compile(expr)(env)
+        except EvaluationError as error:
+            failures.append(f"`{text}`: {error.message}")
+            continue
+        if held is not True:
+            failures.append(f"`{text}` does not hold")
+    return TestResult(test.name, not failures, tuple(failures), test.span)
+
+
+def run_tests(program: ir.Program) -> list[TestResult]:
+    return [run_test(program, test) for test in program.tests]
