@@ -103,11 +103,23 @@ class Policy:
         _, decisions = self.interpreter.evaluate(self.typed_claims(claims))
         return decisions
 
-    def settle(self, claims: ClaimsInput, year: int | None = None) -> Settlement:
-        """Decide every claim, then run every settlement and check over the claim set."""
+    def settle(
+        self, claims: ClaimsInput, year: int | None = None, only: Iterable[str] | None = None
+    ) -> Settlement:
+        """Decide every claim, then run the settlements (all, or those named in `only`) and
+        every check over the claim set."""
         interpreter = self.interpreter
+        selected = list(only) if only else None
+        for name in selected or ():
+            if name not in self.program.settlements:
+                known = ", ".join(self.program.settlements) or "none"
+                raise InputError.single(
+                    "E0704", f"no settlement named `{name}`", help=f"settlements: {known}"
+                )
         rows, decisions = interpreter.evaluate(self.typed_claims(claims))
-        return settle(self.program, interpreter.compiler, self._tables, rows, decisions, year)
+        return settle(
+            self.program, interpreter.compiler, self._tables, rows, decisions, year, selected
+        )
 
     def summary(self, decisions: Iterable[Decision]) -> Summary:
         return Summary.of(decisions)

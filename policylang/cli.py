@@ -210,6 +210,10 @@ def settle(
         int | None,
         typer.Option("--year", help="Year for parameters; default: the claims' most common year."),
     ] = None,
+    only: Annotated[
+        list[str] | None,
+        typer.Option("--settlement", help="Run only this settlement (repeatable); default: all."),
+    ] = None,
     format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
     output: Annotated[Path | None, typer.Option("--output", help="Write the result here.")] = None,
 ) -> None:
@@ -219,7 +223,7 @@ def settle(
         raise typer.Exit(2)
     policy = _policy(rules, table)
     try:
-        result = policy.settle(claims, year)
+        result = policy.settle(claims, year, only)
     except PolicyError as error:
         _fail(error)
     handle: Any = output.open("w", encoding="utf-8") if output else sys.stdout

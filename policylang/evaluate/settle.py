@@ -237,12 +237,15 @@ def settle(
     rows: Sequence[ClaimRow],
     decisions: Sequence[Decision],
     year: int | None = None,
+    only: Sequence[str] | None = None,
 ) -> Settlement:
     year = settlement_year(rows, year)
     claims = decided_claims(rows, decisions)
     day = dt.date(year, 1, 1) if year is not None else None
     lines: list[SettlementLine] = []
     for spec in program.settlements.values():
+        if only is not None and spec.name not in only:
+            continue
         env = Env(program, tables, day, None, claims)
         run = SettlementRun(compiler, spec, env)
         env.settlement = run

@@ -16,10 +16,11 @@ def validate_table(
     if not spec.requirements:
         return []
     checks = [(r, compiler.compile(r.expr)) for r in spec.requirements]
-    env = Env(program, {})
+    # A requirement may aggregate over its own table: shares summing to 1 per provider.
+    env = Env(program, {name: rows})
     problems: list[Diagnostic] = []
     for number, row in enumerate(rows.values(), start=1):
-        env.locals = row
+        env.locals = dict(row)
         for requirement, fn in checks:
             try:
                 held = fn(env)

@@ -1,0 +1,276 @@
+"""ZH308 (DBC/ziekenhuiszorg) declarations -> `RawClaim`s, one per prestatie record (04).
+
+A claim is built from its prestatie record and the records under it (tariff 06, zorgactiviteit 16,
+comments 98); the header (01) gives the provider when the prestatie does not. Every problem the
+reader or the validator finds at one of these records is attached to the claim, named after the
+claim field it affects (`amount` for anything wrong in a tariff record, `record` for the rest), so
+the claim still reaches the evaluator and becomes an `error` decision. Problems that belong to the
+file (header, closing record, order of insured records) are in `ZH308Claims.problems` and in
+`inspect_ei`; nothing is dropped. The field mapping is documented in docs/claims-formats.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from policylang.io.ei.layout import COMMENT, HEADER, Layout, load_layout
+from policylang.io.ei.reader import (
+    EIProblem,
+    Record,
+    detect_layout,
+    first_line,
+    read_lines,
+    read_records,
+)
+from policylang.io.ei.validate import Validator, format_cents, signed_amount
+from policylang.io.raw import RawClaim, RowProblem
+
+ZH308 = "ZH308v9.0"
+PRESTATIE, TARIEF, ZORGACTIVITEIT = "04", "06", "16"
+
+# Prestatie record (04) field -> claim field.
+PRESTATIE_FIELDS: dict[str, str] = {
+    "REFERENTIENUMMER DIT PRESTATIERECORD": "claim_id",
+    "INSTELLINGSCODE": "provider",
+    "UZOVI-NUMMER": "insurer",
+    "BURGERSERVICENUMMER (BSN) VERZEKERDE": "patient",
+    "PRESTATIECODE/DBC DECLARATIECODE": "code",
+    "ZORGPRODUCTCODE": "zorgproduct",
+    "BEGINDATUM PRESTATIE": "start_date",
+    "EINDDATUM PRESTATIE": "end_date",
+    "AANTAL UITGEVOERDE PRESTATIES": "quantity",
+    "ZORGTRAJECTNUMMER": "zorgtraject",
+    "SUBTRAJECTNUMMER": "subtraject",
+    "INDICATIE DEBET/CREDIT": "amount",
+}
+HEADER_PROVIDER = "INSTELLINGSCODE"  # used when the prestatie's own INSTELLINGSCODE is empty
+CLAIM_FIELDS = (
+    "claim_id", "provider", "insurer", "patient", "code", "zorgproduct",
+    "start_date", "end_date", "quantity", "amount", "zorgtraject", "subtraject",
+)  # fmt: skip
+
+
+def pseudonym(bsn: str, key: bytes | None = None) -> str:
+    """A stable pseudonym for a BSN: SHA-256 (HMAC-SHA-256 with `key`), 32 hex digits.
+
+    Without a key anyone can recompute it for all 10^9 BSNs: it hides the BSN from a casual
+    reader, it does not anonymise. Pass a secret key for that.
+    """
+    data = f"policylang:bsn:{bsn}".encode()
+    digest = hmac.new(key, data, hashlib.sha256) if key is not None else hashlib.sha256(data)
+    return digest.hexdigest()[:32]
+
+
+def looks_like_ei(path: str | Path) -> bool:
+    """True when the file's first line is an EI header: record type 01 and a known EI code.
+
+    Detection is by content, not by file name. The length of the line is not required, so that a
+    file with a damaged header is still read as EI and its problems reported.
+    """
+    try:
+        line = first_line(path, limit=1024)
+    except (OSError, UnicodeError):
+        return False
+    return detect_layout(line) is not None and line[5:7].isdigit()
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if hasattr(value, "isoformat"):
+        return str(value.isoformat())
+    return str(value)
+
+
+@attrs.define
+class _Prestatie:
+    record: Record
+    problems: list[EIProblem]
+    children: list[tuple[Record, list[EIProblem]]] = attrs.Factory(list)
+
+
+class ZH308Claims(Iterator[RawClaim]):
+    """The claims of a ZH308 file, read lazily; `problems` holds every problem found so far.
+
+    After the iterator is exhausted, `problems` is the file's complete validation result.
+    """
+
+    def __init__(self, path: str | Path, *, pseudonymise: bool = False, key: bytes | None = None):
+        self.path = Path(path)
+        self.pseudonymise = pseudonymise
+        self.key = key
+        self.layout = detect_layout(first_line(path)) or load_layout(ZH308)
+        self.problems: list[EIProblem] = []
+        rt = self.layout.record_types
+        if PRESTATIE not in rt or TARIEF not in rt:
+            raise ValueError(f"{self.path} is {self.layout.name}, not ZH308")
+        self._p04 = {f.name: i for i, f in enumerate(rt[PRESTATIE].fields)}
+        self._p06 = {f.name: i for i, f in enumerate(rt[TARIEF].fields)}
+        self._header_provider = rt[HEADER].index(HEADER_PROVIDER)
+        self._claims = self._generate()
+
+    def __next__(self) -> RawClaim:
+        return next(self._claims)
+
+    def _generate(self) -> Iterator[RawClaim]:
+        validator = Validator(self.layout)
+        header: tuple[Record, list[EIProblem]] | None = None
+        open_: _Prestatie | None = None
+        for record in read_records(read_lines(self.path), self.layout):
+            problems = validator.feed(record)
+            self.problems.extend(problems)
+            code = record.type
+            if code == PRESTATIE:
+                if open_ is not None:
+                    yield self._claim(open_, header)
+                open_ = _Prestatie(record, problems)
+            elif code == HEADER and record.number == 1:
+                header = (record, problems)
+            elif code in (TARIEF, ZORGACTIVITEIT, COMMENT) or code not in self.layout.record_types:
+                # its children; a garbled line may be one of them, so its problems go to the claim
+                if open_ is not None:
+                    open_.children.append((record, problems))
+            else:  # a new insured record, the closing record, a second header: the claim is done
+                if open_ is not None:
+                    yield self._claim(open_, header)
+                open_ = None
+        self.problems.extend(validator.finish())
+        if open_ is not None:
+            yield self._claim(open_, header)
+
+    def _claim(self, p: _Prestatie, header: tuple[Record, list[EIProblem]] | None) -> RawClaim:
+        values = p.record.values
+        fields: dict[str, str | None] = dict.fromkeys(CLAIM_FIELDS)
+        problems: list[RowProblem] = []
+        if values:
+            for name, claim_field in PRESTATIE_FIELDS.items():
+                if claim_field != "amount":
+                    fields[claim_field] = _text(values[self._p04[name]])
+        if fields["provider"] is not None and not fields["provider"].strip("0"):
+            fields["provider"] = None  # 00000000: not filled
+        if fields["provider"] is None and header is not None:
+            record, header_problems = header
+            if record.values:
+                fields["provider"] = _text(record.values[self._header_provider])
+            for problem in header_problems:
+                if problem.field == HEADER_PROVIDER:
+                    problems.append(RowProblem("provider", str(problem)))
+        if self.pseudonymise and fields["patient"] is not None:
+            fields["patient"] = pseudonym(fields["patient"], self.key)
+        for problem in p.problems:
+            name = PRESTATIE_FIELDS.get(problem.field or "", "record")
+            problems.append(RowProblem(name, str(problem)))
+        fields["amount"], amount_problems = self._amount(p)
+        problems.extend(amount_problems)
+        for child, child_problems in p.children:
+            name = "amount" if child.type == TARIEF else "record"
+            problems.extend(RowProblem(name, str(problem)) for problem in child_problems)
+        return RawClaim(p.record.number, fields, tuple(problems))
+
+    def _amount(self, p: _Prestatie) -> tuple[str | None, list[RowProblem]]:
+        """The declared amount: DECLARATIEBEDRAG of the tariff records, credit negative."""
+        tariffs = [r for r, _ in p.children if r.type == TARIEF]
+        where = f"record {p.record.number} (type {PRESTATIE})"
+        if not tariffs:
+            return None, [
+                RowProblem("amount", f"{where}: prestatie has no tariff record (type 06)")
+            ]
+        amount_i = self._p06["DECLARATIEBEDRAG (INCL. BTW)"]
+        total = 0
+        for r in tariffs:
+            if not r.values:
+                return None, []
+            cents = signed_amount(r, amount_i, amount_i + 1)
+            if cents is None:
+                f = self.layout.record_types[TARIEF].fields[amount_i]
+                if r.values[amount_i] is None and not any(
+                    pr.field == f.name for pr in r.problems
+                ):  # empty, not garbled (garbled is reported by the reader)
+                    message = (
+                        f"record {r.number} (type {TARIEF}) field {f.name} at position "
+                        f"{f.start}: declared amount is empty"
+                    )
+                    return None, [RowProblem("amount", message)]
+                return None, []  # the tariff record's own problems say why
+            total += cents
+        dc = p.record.values[self._p04["INDICATIE DEBET/CREDIT"]] if p.record.values else None
+        if (dc == "C" and total > 0) or (dc == "D" and total < 0):
+            f = self.layout.record_types[PRESTATIE].field("INDICATIE DEBET/CREDIT")
+            message = (
+                f"record {p.record.number} (type {PRESTATIE}) field {f.name} at position "
+                f"{f.start}: prestatie is `{dc}` but its tariff records add up to "
+                f"`{format_cents(total)}`"
+            )
+            return format_cents(total), [RowProblem("amount", message)]
+        return format_cents(total), []
+
+
+def read_zh308_claims(
+    path: str | Path, *, pseudonymise: bool = False, key: bytes | None = None
+) -> ZH308Claims:
+    """The claims of a ZH308 file, one `RawClaim` per prestatie record, lazily.
+
+    The returned iterator's `problems` attribute holds the file's validation result once the
+    claims have been read. `pseudonymise` replaces the BSN by `pseudonym(bsn, key)`.
+    """
+    return ZH308Claims(path, pseudonymise=pseudonymise, key=key)
+
+
+@attrs.frozen
+class EIInspection:
+    path: str
+    standard: str | None  # "ZH308"; None when the file has no recognisable header
+    version: str | None  # "9.0": from the header (version and subversion)
+    layout: str  # the layout the file was read with
+    record_length: int
+    record_counts: dict[str, int]  # record type -> number of records, in file order of first use
+    problems: tuple[EIProblem, ...]
+
+
+def inspect_ei(path: str | Path) -> EIInspection:
+    """What an EI file holds and everything wrong with it, as plain data (the CLI renders it)."""
+    line = first_line(path)
+    found = detect_layout(line)
+    layout: Layout = found or load_layout(ZH308)
+    if found is None:
+        for candidate in (load_layout(name) for name in ("ZH308v9.0", "MZ301v1.3")):
+            if len(line) == candidate.record_length:
+                layout = candidate
+    version = None
+    if found is not None and line[5:9].isdigit():
+        version = f"{int(line[5:7])}.{int(line[7:9])}"
+    validator = Validator(layout)
+    problems: list[EIProblem] = []
+    for record in read_records(read_lines(path), layout):
+        problems.extend(validator.feed(record))
+    problems.extend(validator.finish())
+    return EIInspection(
+        path=str(path),
+        standard=found.standard if found else None,
+        version=version,
+        layout=layout.name,
+        record_length=layout.record_length,
+        record_counts=dict(validator.counts),
+        problems=tuple(problems),
+    )
+
+
+def inspection_rows(inspection: EIInspection) -> list[tuple[str, str]]:
+    """(label, value) rows summarising an inspection, for a table; problems one per row."""
+    record_types = load_layout(inspection.layout).record_types
+    names = {code: rt.name for code, rt in record_types.items()}
+    rows = [
+        ("standard", f"{inspection.standard or 'unknown'} {inspection.version or ''}".strip()),
+        ("layout", f"{inspection.layout} ({inspection.record_length} characters per record)"),
+    ]
+    for code, n in inspection.record_counts.items():
+        rows.append((f"records {code}", f"{n} {names.get(code, 'unknown record type').lower()}"))
+    rows.append(("problems", str(len(inspection.problems))))
+    rows.extend(("problem", str(problem)) for problem in inspection.problems)
+    return rows
