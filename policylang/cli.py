@@ -395,6 +395,35 @@ def fmt(
         raise typer.Exit(1)
 
 
+@app.command()
+def inspect(
+    file: Annotated[Path, typer.Argument(help="A Vektis EI file (ZH308 or MZ301).")],
+) -> None:
+    """Show a Vektis EI file's structure and every validation problem."""
+    from policylang.io.ei import inspect_ei, looks_like_ei
+    from policylang.io.ei.zh308 import inspection_rows
+
+    if not file.is_file():
+        err.print(f"error: `{escape(str(file))}` does not exist")
+        raise typer.Exit(2)
+    if not looks_like_ei(file):
+        err.print(
+            f"error: `{escape(str(file))}` is not a Vektis EI file "
+            "(its first record is not a header record 01 with a known EI code)"
+        )
+        raise typer.Exit(2)
+    inspection = inspect_ei(file)
+    table = Table(title=escape(str(file)), header_style="bold", show_header=False)
+    table.add_column("what")
+    table.add_column("value")
+    for label, value in inspection_rows(inspection):
+        style = "red" if label == "problem" else ""
+        table.add_row(escape(label), f"[{style}]{escape(value)}[/]" if style else escape(value))
+    out.print(table)
+    if inspection.problems:
+        raise typer.Exit(1)
+
+
 def main() -> None:
     app()
 

@@ -219,7 +219,8 @@ def _decl(w: _Writer, item: nodes.Decl) -> None:
             label = f" {_quote(item.label)}" if item.label is not None else ""
             w.line(f"title {item.name}{label} {{", 0, at)
             for codes in item.codes:
-                w.line(f"codes {codeset(codes)}", 1, codes.span.start)
+                shown = codes.name if isinstance(codes, nodes.Name) else codeset(codes)
+                w.line(f"codes {shown}", 1, codes.span.start)
             for validity in item.validity:
                 until = f" to {validity.end}" if validity.end is not None else ""
                 w.line(f"valid from {validity.start}{until}", 1, validity.span.start)

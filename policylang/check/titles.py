@@ -57,7 +57,19 @@ def declare_titles(state: CheckState) -> None:
             )
         matcher = ir.CodeMatcher()
         for codes in item.codes:
-            matcher = matcher.union(codeset_matcher(codes))
+            if isinstance(codes, nodes.Name):
+                named = state.env.codesets.get(codes.name)
+                if named is None:
+                    state.error(
+                        "E0208",
+                        f"unknown code set `{codes.name}`",
+                        codes.span,
+                        did_you_mean(codes.name, state.env.codesets),
+                    )
+                    continue
+                matcher = matcher.union(named)
+            else:
+                matcher = matcher.union(codeset_matcher(codes))
         validity = tuple(ir.Period(v.start, v.end, None) for v in item.validity)
         from policylang.check.declarations import _check_periods
 
@@ -168,7 +180,7 @@ def declare_rules(state: CheckState) -> None:
                     "E0505",
                     f"`{name}` is an exception to unknown rule `{base}`",
                     item.exception_to.span,
-                    did_you_mean(base, declared),
+                    did_you_mean(base, [r for r in declared if r != name]),
                 )
             else:
                 exception_to = base

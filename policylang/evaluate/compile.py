@@ -118,14 +118,9 @@ class Compiler:
             case ir.Const(value=value):
                 return lambda env: value
             case ir.ClaimField(name=name):
-
-                def claim_field(env: Env) -> Any:
-                    value = env.claim.get(name)
-                    if value is None:
-                        raise EvaluationError(f"claim field `{name}` has no value", name)
-                    return value
-
-                return claim_field
+                # An empty optional field is None: equal to nothing, in no code set. Where a
+                # value is needed (arithmetic, order, functions) `_value` raises instead.
+                return lambda env: env.claim.get(name)
             case ir.Var(name=name):
                 return lambda env: env.locals[name]
             case ir.ContextValue(name=name):
@@ -143,7 +138,7 @@ class Compiler:
             case ir.DefineRef(name=name):
                 return self.define(name)
             case ir.TableLookup(table=table, key=key_expr):
-                key_fn = self.compile(key_expr)
+                key_fn = self._value(key_expr)
 
                 def lookup(env: Env) -> Any:
                     key = key_fn(env)
@@ -156,17 +151,13 @@ class Compiler:
             case ir.FieldOf(target=target, name=name):
                 target_fn = self.compile(target)
 
-                def field_of(env: Env) -> Any:
-                    value = target_fn(env).get(name)
-                    if value is None:
-                        raise EvaluationError(f"field `{name}` has no value", name)
-                    return value
-
-                return field_of
+                return lambda env: target_fn(env).get(name)
             case ir.Arith():
                 return self._arith(expr)
             case ir.Compare(op=op, left=left, right=right):
-                return _compare(op, self.compile(left), self.compile(right))
+                if op in ("==", "!="):
+                    return _compare(op, self.compile(left), self.compile(right))
+                return _compare(op, self._value(left), self._value(right))
             case ir.Logic(op=op, left=left, right=right):
                 lf, rf = self.compile(left), self.compile(right)
                 if op == "and":
@@ -176,7 +167,7 @@ class Compiler:
                 of = self.compile(operand)
                 return lambda env: not of(env)
             case ir.Neg(operand=operand):
-                of = self.compile(operand)
+                of = self._value(operand)
                 return lambda env: -of(env)
             case ir.If(condition=c, then=t, otherwise=o):
                 cf, tf, ofn = self.compile(c), self.compile(t), self.compile(o)
@@ -205,8 +196,23 @@ class Compiler:
             case _:
                 assert_never(expr)
 
+    def _value(self, expr: ir.Expr) -> Fn:
+        """Compile an operand whose value is needed: an empty optional field is an error."""
+        fn = self.compile(expr)
+        if not isinstance(expr, ir.ClaimField | ir.FieldOf):
+            return fn
+        name = expr.name
+
+        def needed(env: Env) -> Any:
+            value = fn(env)
+            if value is None:
+                raise EvaluationError(f"field `{name}` is empty but its value is needed", name)
+            return value
+
+        return needed
+
     def _arith(self, expr: ir.Arith) -> Fn:
-        lf, rf = self.compile(expr.left), self.compile(expr.right)
+        lf, rf = self._value(expr.left), self._value(expr.right)
         op = expr.op
         if expr.type == "date":
             if op == "+" and expr.left.type == "days":
@@ -245,7 +251,7 @@ class Compiler:
             assert isinstance(arg, ir.FieldOf)
             target_fn, field = self.compile(arg.target), arg.name
             return lambda env: target_fn(env).get(field) is not None
-        fns = [self.compile(a) for a in expr.args]
+        fns = [self._value(a) for a in expr.args]
         if name in ("min", "max"):
             pick = min if name == "min" else max
             return lambda env: pick(f(env) for f in fns)

@@ -344,65 +344,51 @@ class Interpreter:
         trace_for: int | None = None,
         trace: list[TraceStep] | None = None,
     ) -> list[Decision]:
-        """Apply exclusions and requirements across the claim set (phase 2)."""
+        """Apply exclusions, then requirements, across the claim set (phase 2).
+
+        Exclusions look at the claims paid after phase 1. Requirements look at the claims still
+        paid after the exclusions, repeated until nothing changes, so an add-on whose base claim
+        was itself rejected is rejected too. Neither depends on the order of the rows.
+        """
         if not self.cross_claim:
             return decisions
-        by_patient: dict[Any, list[tuple[dt.date, str, int]]] = defaultdict(list)
-        for index, (claim, decision) in enumerate(zip(claims, decisions, strict=True)):
-            if decision.status in PAID and decision.title is not None:
-                by_patient[claim.values["patient"]].append(
-                    (claim.values["start_date"], decision.title, index)
-                )
         result = list(decisions)
+        paid = self._paid_by_patient(claims, result)
         for index, decision in enumerate(decisions):
-            if decision.status not in PAID or decision.title is None:
+            spec = self._cross_spec(decision)
+            if spec is None or not spec.exclusions:
                 continue
-            spec = self.program.titles[decision.title]
-            if not spec.exclusions and not spec.requirements:
-                continue
-            values = claims[index].values
-            day = values["start_date"]
-            others = [o for o in by_patient[values["patient"]] if o[2] != index]
-            tracing = trace is not None and trace_for == index
+            tracing = trace if trace_for == index else None
             for exclusion in spec.exclusions:
-                hit = _find(others, exclusion, day)
-                if tracing and trace is not None:
-                    trace.append(
-                        TraceStep(
-                            "exclusion",
-                            ", ".join(exclusion.titles),
-                            "found" if hit else "none",
-                            _scope(exclusion),
-                            exclusion.citation,
-                        )
-                    )
+                hit = _find(paid, claims, index, exclusion)
+                if tracing is not None:
+                    tracing.append(_cross_step("exclusion", exclusion, hit))
                 if hit is not None:
-                    other = decisions[hit[2]]
                     result[index] = self._rejected(
                         claims[index],
                         Reason(
                             spec.name,
                             f"double funding: `{spec.name}` is not combinable with "
-                            f"`{hit[1]}` (claim {other.claim_id}) {_scope(exclusion)} "
-                            "for the same patient",
+                            f"`{hit[1]}` (claim {decisions[hit[2]].claim_id}) "
+                            f"{_scope(exclusion)} for the same patient",
                             exclusion.citation,
                         ),
                         title=spec,
                     )
                     break
-            else:
+        changed = True
+        while changed:
+            changed = False
+            paid = self._paid_by_patient(claims, result)
+            for index, decision in enumerate(result):
+                spec = self._cross_spec(decision)
+                if spec is None or not spec.requirements:
+                    continue
+                tracing = trace if trace_for == index else None
                 for requirement in spec.requirements:
-                    hit = _find(others, requirement, day)
-                    if tracing and trace is not None:
-                        trace.append(
-                            TraceStep(
-                                "requirement",
-                                ", ".join(requirement.titles),
-                                "found" if hit else "none",
-                                _scope(requirement),
-                                requirement.citation,
-                            )
-                        )
+                    hit = _find(paid, claims, index, requirement)
+                    if tracing is not None:
+                        tracing.append(_cross_step("requirement", requirement, hit))
                     if hit is None:
                         wanted = " or ".join(f"`{t}`" for t in requirement.titles)
                         result[index] = self._rejected(
@@ -415,8 +401,24 @@ class Interpreter:
                             ),
                             title=spec,
                         )
+                        changed = True
                         break
         return result
+
+    def _cross_spec(self, decision: Decision) -> ir.TitleSpec | None:
+        if decision.status not in PAID or decision.title is None:
+            return None
+        return self.program.titles[decision.title]
+
+    def _paid_by_patient(
+        self, claims: list[ClaimRow], decisions: list[Decision]
+    ) -> dict[Any, list[tuple[int, str, int]]]:
+        """Paid claims per patient: (index, title, index) for `_find`."""
+        paid: dict[Any, list[tuple[int, str, int]]] = defaultdict(list)
+        for index, (claim, decision) in enumerate(zip(claims, decisions, strict=True)):
+            if decision.status in PAID and decision.title is not None:
+                paid[claim.values["patient"]].append((index, decision.title, index))
+        return paid
 
     def evaluate(self, claims: Iterable[ClaimRow]) -> tuple[list[ClaimRow], list[Decision]]:
         rows = list(claims)
@@ -426,14 +428,33 @@ class Interpreter:
 
 
 def _find(
-    others: list[tuple[dt.date, str, int]], cross: ir.CrossClaim, day: dt.date
-) -> tuple[dt.date, str, int] | None:
-    best = None
-    for other in others:
-        near = other[1] in cross.titles and abs((other[0] - day).days) <= cross.days
-        if near and (best is None or other[2] < best[2]):
+    paid: dict[Any, list[tuple[int, str, int]]],
+    claims: list[ClaimRow],
+    index: int,
+    cross: ir.CrossClaim,
+) -> tuple[int, str, int] | None:
+    """The other paid claim (smallest claim_id) of the same patient with one of the
+    titles, whose period [start_date, end_date] is at most `cross.days` days from this one's."""
+    values = claims[index].values
+    start, end = values["start_date"], values["end_date"]
+    best: tuple[int, str, int] | None = None
+    for other in paid.get(values["patient"], ()):
+        if other[2] == index or other[1] not in cross.titles:
+            continue
+        other_values = claims[other[2]].values
+        gap = max(other_values["start_date"], start) - min(other_values["end_date"], end)
+        # Name the claim with the smallest claim_id, so the reason does not depend on row order.
+        if gap.days <= cross.days and (
+            best is None or claims[other[2]].claim_id < claims[best[2]].claim_id
+        ):
             best = other
     return best
+
+
+def _cross_step(kind: str, cross: ir.CrossClaim, hit: tuple[int, str, int] | None) -> TraceStep:
+    return TraceStep(
+        kind, ", ".join(cross.titles), "found" if hit else "none", _scope(cross), cross.citation
+    )
 
 
 def _mark_duplicates(rows: list[ClaimRow], decisions: list[Decision]) -> list[Decision]:

@@ -219,7 +219,7 @@ class _Lower(Transformer[Token, Any]):
         return nodes.TitleDecl(
             name=str(name),
             label=self._string(label) if label is not None else None,
-            codes=tuple(c for c in clauses if isinstance(c, nodes.CodeSet)),
+            codes=tuple(c[1] for c in clauses if isinstance(c, tuple) and c[0] == "codes"),
             validity=of(nodes.Validity),
             funding=of(nodes.Name),
             eligibility=of(nodes.Eligibility),
@@ -230,8 +230,10 @@ class _Lower(Transformer[Token, Any]):
             span=self._span(meta),
         )
 
-    def codes_clause(self, children: list[Any]) -> nodes.CodeSet:
-        return children[0]  # type: ignore[no-any-return]
+    def codes_clause(self, children: list[Any]) -> tuple[str, nodes.CodeSet | nodes.Name]:
+        if isinstance(children[0], Token):  # a named code set
+            return ("codes", nodes.Name(str(children[0]), self._tok_span(children[0])))
+        return ("codes", children[0])
 
     @v_args(meta=True)
     def validity_clause(self, meta: Any, children: list[Any]) -> nodes.Validity:

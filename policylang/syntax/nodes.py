@@ -392,7 +392,7 @@ class Requirement:
 class TitleDecl:
     name: str
     label: str | None
-    codes: tuple[CodeSet, ...] = ()
+    codes: tuple[CodeSet | Name, ...] = ()
     validity: tuple[Validity, ...] = ()
     funding: tuple[Name, ...] = ()
     eligibility: tuple[Eligibility, ...] = ()

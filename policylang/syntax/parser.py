@@ -7,6 +7,7 @@ grammar in grammar/policy.lark, which the wheel ships as policylang/grammar/poli
 from __future__ import annotations
 
 import functools
+import re
 from importlib import resources
 from pathlib import Path
 
@@ -115,12 +116,16 @@ def _diagnostic(error: UnexpectedInput, source: SourceFile) -> Diagnostic:
         )
     start = token.start_pos or 0
     end = token.end_pos or start + len(str(token))
-    return Diagnostic(
-        "E0102",
-        f"unexpected `{token}`",
-        Span(source, start, end),
-        f"expected {_describe_expected(set(error.expected))}",
-    )
+    text = source.text
+    help_text = f"expected {_describe_expected(set(error.expected))}"
+    if (
+        str(token) == ","
+        and 0 < start < len(text) - 1
+        and text[start - 1].isdigit()
+        and text[start + 1].isdigit()
+    ):
+        help_text = "numbers use `.` as the decimal separator: EUR 12.50"
+    return Diagnostic("E0102", f"unexpected `{token}`", Span(source, start, end), help_text)
 
 
 def _comments(source: SourceFile) -> list[nodes.Comment]:
@@ -149,45 +154,52 @@ def _comments(source: SourceFile) -> list[nodes.Comment]:
     return found
 
 
-def parse_tree(source: SourceFile) -> tuple[lark.Tree, list[nodes.Comment]]:
-    """Lark tree and the comment tokens, or PolicySyntaxError with every error found."""
-    diagnostics: list[Diagnostic] = []
+_TOP_LEVEL = re.compile(
+    r"^(policy|import|enum|record|claim|table|codes|parameter|define|title|rule|test|"
+    r"settlement|check|invariant)\b",
+    re.MULTILINE,
+)
 
-    def on_error(error: UnexpectedInput) -> bool:
-        diagnostics.append(_diagnostic(error, source))
-        if len(diagnostics) >= _MAX_ERRORS or isinstance(error, UnexpectedEOF):
-            return False
-        if isinstance(error, UnexpectedToken) and error.token.type == "$END":
-            return False
-        if isinstance(error, UnexpectedCharacters):
-            return True  # the lexer skips the character and goes on
-        return True  # drop the token and try again: later errors are still reported
 
-    parser = _parser()
+def _first_error(text: str, source: SourceFile) -> Diagnostic | None:
     try:
-        tree = parser.parse(source.text, on_error=on_error)
+        _parser().parse(text)
     except UnexpectedInput as error:
-        # Recovery gave up: report what was collected (and this one, if new).
-        found = _diagnostic(error, source)
-        if found not in diagnostics:
+        return _diagnostic(error, source)
+    return None
+
+
+def parse_tree(source: SourceFile) -> tuple[lark.Tree, list[nodes.Comment]]:
+    """Lark tree and the comments, or PolicySyntaxError with every error of the file.
+
+    After a first error the file is parsed again one top-level declaration at a time (each
+    declaration starts at column 1 with its keyword), so every broken declaration is reported
+    once, and one mistake does not echo into a cascade of follow-up errors.
+    """
+    text = source.text
+    try:
+        return _parser().parse(text), _comments(source)
+    except UnexpectedInput as error:
+        first = _diagnostic(error, source)
+    starts = [m.start() for m in _TOP_LEVEL.finditer(text)]
+    if not starts or starts[0] != 0:
+        starts.insert(0, 0)
+    diagnostics: list[Diagnostic] = []
+    for begin, finish in zip(starts, [*starts[1:], len(text)], strict=True):
+        # Blank out everything else but keep line breaks, so offsets stay those of the file.
+        chunk = _blank(text[:begin]) + text[begin:finish] + _blank(text[finish:])
+        found = _first_error(chunk, source)
+        if found is not None:
             diagnostics.append(found)
-        tree = None
-    if diagnostics or tree is None:
-        raise PolicySyntaxError(_deduplicate(diagnostics))
-    return tree, _comments(source)
+        if len(diagnostics) >= _MAX_ERRORS:
+            break
+    if not diagnostics:  # the chunks parse alone, but not together: report the first error
+        diagnostics.append(first)
+    raise PolicySyntaxError(diagnostics)
 
 
-def _deduplicate(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
-    """Keep the first error per line: the rest are usually the same mistake echoing."""
-    seen: set[tuple[str, int]] = set()
-    kept: list[Diagnostic] = []
-    for diagnostic in diagnostics:
-        key = (diagnostic.span.source.name, diagnostic.span.line) if diagnostic.span else ("", 0)
-        if key in seen:
-            continue
-        seen.add(key)
-        kept.append(diagnostic)
-    return kept
+def _blank(text: str) -> str:
+    return "".join(c if c == "\n" else " " for c in text)
 
 
 def parse(text: str, name: str = "<string>") -> nodes.Module:
