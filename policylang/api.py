@@ -22,6 +22,7 @@ from policylang.decision import Decision, Summary
 from policylang.errors import Diagnostic, InputError, PolicyError
 from policylang.evaluate.compile import Compiler
 from policylang.evaluate.interpreter import Interpreter, TraceStep
+from policylang.evaluate.invariants import InvariantResult
 from policylang.evaluate.settle import Settlement, settle
 from policylang.evaluate.tables import validate_table
 from policylang.io.claims import ClaimRow, ClaimTyper, read_claims, read_mappings
@@ -117,9 +118,31 @@ class Policy:
                     "E0704", f"no settlement named `{name}`", help=f"settlements: {known}"
                 )
         rows, decisions = interpreter.evaluate(self.typed_claims(claims))
-        return settle(
+        result = settle(
             self.program, interpreter.compiler, self._tables, rows, decisions, year, selected
         )
+        if not self.program.invariants:
+            return result
+        from policylang.evaluate.invariants import check_invariants
+
+        invariants = check_invariants(
+            self.program, interpreter.compiler, self._tables, rows, decisions, result.year
+        )
+        return attrs.evolve(result, invariants=tuple(invariants))
+
+    def check_invariants(
+        self, claims: ClaimsInput, year: int | None = None
+    ) -> tuple[list[Decision], list[InvariantResult]]:
+        """One decision per claim, and every invariant of the rule files evaluated on them
+        (docs/invariants.md)."""
+        from policylang.evaluate.invariants import check_invariants
+
+        interpreter = self.interpreter
+        rows, decisions = interpreter.evaluate(self.typed_claims(claims))
+        results = check_invariants(
+            self.program, interpreter.compiler, self._tables, rows, decisions, year
+        )
+        return decisions, results
 
     def summary(self, decisions: Iterable[Decision]) -> Summary:
         return Summary.of(decisions)

@@ -128,13 +128,34 @@ def _summary_text(summary: Summary) -> str:
     )
 
 
-def _write_decisions(decisions: list[Decision], fmt: str, output: Path | None) -> None:
+def _print_invariants(results: Iterable[Any]) -> None:
+    """Invariants on stderr, so decisions on stdout stay machine-readable (docs/invariants.md)."""
+    for result in results:
+        if result.holds:
+            err.print(f"invariant {escape(result.name)}: [green]holds[/green]")
+            continue
+        err.print(
+            f"invariant {escape(result.name)}: [red]VIOLATED[/red] ({result.count}) "
+            f"[dim]{escape(result.description)}[/dim]"
+        )
+        for violation in result.violations:
+            claims = ", ".join(violation.claims)
+            err.print(f"  claims {escape(claims or '-')}: {escape(violation.detail)}")
+
+
+def _write_decisions(
+    decisions: list[Decision], fmt: str, output: Path | None, invariants: list[Any] | None = None
+) -> None:
     summary = Summary.of(decisions)
     handle: Any = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
     try:
         if fmt == "json":
             json.dump(
-                {"decisions": [d.to_json() for d in decisions], "summary": summary.to_json()},
+                {
+                    "decisions": [d.to_json() for d in decisions],
+                    "summary": summary.to_json(),
+                    "invariants": [i.to_json() for i in invariants or ()],
+                },
                 handle,
                 indent=2,
                 ensure_ascii=False,
@@ -193,11 +214,14 @@ def check(
         raise typer.Exit(2)
     policy = _policy(rules, table)
     try:
-        decisions = policy.check(claims)
+        decisions, invariants = policy.check_invariants(claims)
     except PolicyError as error:
         _fail(error)
-    _write_decisions(decisions, format, output)
-    if any(d.status in ("rejected", "error") for d in decisions):
+    _write_decisions(decisions, format, output, invariants)
+    _print_invariants(invariants)
+    if any(d.status in ("rejected", "error") for d in decisions) or any(
+        not i.holds for i in invariants
+    ):
         raise typer.Exit(1)
 
 
@@ -264,6 +288,7 @@ def settle(
     finally:
         if output:
             handle.close()
+    _print_invariants(result.invariants)
     if result.failed:
         raise typer.Exit(1)
 

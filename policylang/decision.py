@@ -23,7 +23,7 @@ class Reason:
         return {"rule": self.rule, "message": self.message, "source": self.source}
 
 
-@attrs.frozen
+@attrs.define  # not frozen: a decision is made per claim on the hot path; treat as read-only
 class Decision:
     claim_id: str
     status: str

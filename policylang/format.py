@@ -166,6 +166,14 @@ def _scope(scope: nodes.Scope) -> str:
     return "on the same day" if scope.days == 0 else f"within {scope.days} days"
 
 
+def _no_double_funding(node: nodes.NoDoubleFunding) -> str:
+    text = (
+        f"no patient funded by both {', '.join(node.first)} and {', '.join(node.second)} "
+        f"{_scope(node.scope)}"
+    )
+    return text + (f" where {expr(node.where)}" if node.where is not None else "")
+
+
 def _decl(w: _Writer, item: nodes.Decl) -> None:
     at = item.span.start
     match item:
@@ -285,7 +293,11 @@ def _decl(w: _Writer, item: nodes.Decl) -> None:
             w.meta(item.meta, 1)
         case nodes.InvariantDecl():
             description = f" {_quote(item.description)}" if item.description else ""
-            w.line(f"invariant {item.name}{description} {{ {expr(item.condition)} }}", 0, at)
+            if isinstance(item.condition, nodes.NoDoubleFunding):
+                body = _no_double_funding(item.condition)
+            else:
+                body = expr(item.condition)
+            w.line(f"invariant {item.name}{description} {{ {body} }}", 0, at)
             w.meta(item.meta, 1)
         case nodes.TestDecl():
             w.line(f"test {_quote(item.name)} {{", 0, at)
@@ -307,8 +319,40 @@ def _decl(w: _Writer, item: nodes.Decl) -> None:
                     text += f" reason {_quote(reason)}"
                 w.line(text, 1, expect.span.start)
             w.line("}", 0, item.span.end)
+        case nodes.SplitDecl():
+            _split(w, item)
         case _:
             assert_never(item)
+
+
+def _split(w: _Writer, item: nodes.SplitDecl) -> None:
+    """A `split` declaration (docs/splitting.md), clauses in canonical order."""
+    label = f" {_quote(item.label)}" if item.label is not None else ""
+    w.line(f"split {item.name}{label} {{", 0, item.span.start)
+    for title in item.titles:
+        w.line(f"of title {title.name}", 1, title.span.start)
+    for codes in item.codes:
+        shown = codes.name if isinstance(codes, nodes.Name) else codeset(codes)
+        w.line(f"codes {shown}", 1, codes.span.start)
+    for tariff in item.tariffs:
+        w.line(f"tariff {expr(tariff.value)}", 1, tariff.span.start)
+    for roles in item.roles:
+        w.line(f"roles {', '.join(r.name for r in roles.roles)}", 1, roles.span.start)
+    for basis in item.bases:
+        parts = ", ".join(f"{p.role} {expr(p.value)}" for p in basis.parts)
+        w.line(f"{basis.kind} {parts}", 1, basis.span.start)
+    for fee in item.fees:
+        w.line(f"coordination fee {expr(fee.amount)} to {fee.role}", 1, fee.span.start)
+    for discount in item.discounts:
+        w.line(
+            f"discount {expr(discount.rate)} on {discount.role} when {expr(discount.condition)}",
+            1,
+            discount.span.start,
+        )
+    for network in item.networks:
+        w.line(f"network in {network.name}", 1, network.span.start)
+    w.meta(item.meta, 1)
+    w.line("}", 0, item.span.end)
 
 
 def format_module(module: nodes.Module) -> str:

@@ -477,6 +477,18 @@ class CheckSpec:
 
 
 @attrs.frozen
+class DoubleFunding:
+    """`no patient funded by both ...`: no two paid claims of one patient, one with a title of
+    `first` and the other with a title of `second` (funding streams already expanded to their
+    titles), at most `days` apart, both meeting `where` (per claim, sees `decision`)."""
+
+    first: tuple[str, ...]
+    second: tuple[str, ...]
+    days: int
+    where: Expr | None = None
+
+
+@attrs.frozen
 class InvariantSpec:
     name: str
     description: str
@@ -484,6 +496,8 @@ class InvariantSpec:
     per_claim: bool
     citation: str | None
     text: str
+    double_funding: DoubleFunding | None = None  # the first-class form; then expr is `true`
+    span: Span = _span()
 
 
 @attrs.frozen
@@ -507,6 +521,47 @@ class TestSpec:
 
 
 @attrs.frozen
+class SplitDiscountSpec:
+    """`discount RATE on ROLE when claim.FIELD`: RATE of ROLE's part is not paid."""
+
+    rate: Expr  # percent
+    role: str
+    condition: Expr  # bool, evaluated on the claim
+    text: str
+
+
+@attrs.frozen
+class SplitSpec:
+    """A title's tariff divided over the roles of a care network (docs/splitting.md).
+
+    `weights` are in `roles` order: shares as fractions summing to exactly 1 (basis `shares`),
+    or non-negative weights / cost amounts to prorate by (`weights`, `costs`). The coordination
+    fee comes off the top for `fee_role`; the rest is divided by largest remainder, ties to the
+    earlier role. `tariff` None means the title's tariff.
+    """
+
+    name: str
+    label: str
+    title: str
+    codes: CodeMatcher | None  # None: every code of the title
+    tariff: Expr | None
+    roles: tuple[str, ...]
+    basis: str  # shares, weights, costs
+    weights: tuple[Decimal, ...]
+    fee: Expr | None
+    fee_role: str | None
+    discounts: tuple[SplitDiscountSpec, ...]
+    network: str | None  # table of network members, keyed by provider
+    citation: str | None
+    span: Span = _span()
+
+    @property
+    def main_role(self) -> str:
+        """The main treater (hoofdbehandelaar): the fee's role, else the first role."""
+        return self.fee_role or self.roles[0]
+
+
+@attrs.frozen
 class Program:
     name: str
     citations: tuple[str, ...]
@@ -522,6 +577,7 @@ class Program:
     checks: dict[str, CheckSpec]
     invariants: dict[str, InvariantSpec]
     tests: tuple[TestSpec, ...]
+    splits: dict[str, SplitSpec] = attrs.field(factory=dict)  # docs/splitting.md
 
     def claim_field(self, name: str) -> FieldSpec | None:
         return next((f for f in self.claim_fields if f.name == name), None)

@@ -16,6 +16,7 @@ from policylang.check.declarations import (
     declare_table_requirements,
     declare_types,
 )
+from policylang.check.splits import declare_splits
 from policylang.check.state import CheckState
 from policylang.check.titles import (
     declare_rules,
@@ -35,6 +36,7 @@ STAGES: tuple[tuple[str, Callable[[CheckState], None]], ...] = (
     ("titles", declare_titles),
     ("rules", declare_rules),
     ("settlements", declare_settlements),
+    ("splits", declare_splits),
     ("tests", declare_tests),
 )
 
@@ -70,5 +72,6 @@ def check(
         checks=dict(state.checks),
         invariants=dict(state.invariants),
         tests=tuple(state.tests),
+        splits=dict(state.splits),
     )
     return program, warnings

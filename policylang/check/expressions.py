@@ -37,6 +37,9 @@ STANDARD_CLAIM_FIELDS: tuple[ir.FieldSpec, ...] = (
 # What an aggregate over `claims` sees besides the claim fields: the claim's decision.
 DECISION_FIELDS = {"status": "text", "payable": "money", "title": "text", "funding": "text"}
 
+# What an aggregate over `lines` (in a check) sees: the settlement lines computed before it.
+LINE_FIELDS = {"settlement": "text", "party": "text", "item": "text", "amount": "money"}
+
 SCALAR_NAMES = {
     "money": "money",
     "decimal": "decimal",
@@ -87,6 +90,7 @@ class Scope:
     context: dict[str, str] = attrs.Factory(dict)
     visible: frozenset[str] | None = None  # names of declarations this file may use
     in_settlement: bool = False  # prorate() and split() allocate over a settlement's parties
+    allow_lines: bool = False  # checks may aggregate over the settlement lines
 
     def with_local(self, name: str, type_: str) -> Scope:
         return attrs.evolve(self, locals={**self.locals, name: type_})
@@ -101,6 +105,8 @@ def arith_type(op: str, left: str, right: str) -> str | None:
             return left
         if pair == {"integer", "decimal"}:
             return "decimal"
+        if pair in ({"percent", "integer"}, {"percent", "decimal"}):
+            return "decimal"  # (1 + growth): a percentage is a fraction
         if op == "+" and pair == {"date", "days"}:
             return "date"
         if op == "-" and left == "date" and right == "days":
@@ -308,6 +314,17 @@ class ExpressionChecker:
                 )
                 return ir.Const(None, ERROR, span=node.span)
             return ir.FieldOf(base, node.name, field.type, span=node.span)
+        if base.type == "line":
+            line_type = LINE_FIELDS.get(node.name)
+            if line_type is None:
+                self.error(
+                    "E0202",
+                    f"a settlement line has no field `{node.name}`",
+                    node.span,
+                    did_you_mean(node.name, LINE_FIELDS) or "fields: " + ", ".join(LINE_FIELDS),
+                )
+                return ir.Const(None, ERROR, span=node.span)
+            return ir.FieldOf(base, node.name, line_type, span=node.span)
         if base.type == "claim":
             spec = env.claim_fields.get(node.name)
             type_ = spec.type if spec else DECISION_FIELDS.get(node.name)
@@ -516,6 +533,8 @@ class ExpressionChecker:
     def _aggregate(self, node: nodes.Aggregate, scope: Scope) -> ir.Expr:
         if node.source == "claims":
             row_type = "claim"
+        elif node.source == "lines" and scope.allow_lines:
+            row_type = "line"
         elif node.source in scope.env.tables:
             row_type = f"row:{node.source}"
         else:
@@ -523,8 +542,8 @@ class ExpressionChecker:
                 "E0206",
                 f"unknown source `{node.source}`",
                 node.span,
-                did_you_mean(node.source, ["claims", *scope.env.tables])
-                or "aggregate over `claims` or a table",
+                did_you_mean(node.source, ["claims", "lines", *scope.env.tables])
+                or "aggregate over `claims`, a table, or (in a check) `lines`",
             )
             return ir.Const(None, ERROR, span=node.span)
         inner = attrs.evolve(scope.with_local(node.var, row_type), allow_claim=False)

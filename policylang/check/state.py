@@ -35,6 +35,7 @@ class CheckState:
     checks: dict[str, ir.CheckSpec] = attrs.Factory(dict)
     invariants: dict[str, ir.InvariantSpec] = attrs.Factory(dict)
     tests: list[ir.TestSpec] = attrs.Factory(list)
+    splits: dict[str, ir.SplitSpec] = attrs.Factory(dict)  # check/splits.py
 
     @property
     def expressions(self) -> ExpressionChecker:

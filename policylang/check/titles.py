@@ -292,7 +292,7 @@ def declare_settlements(state: CheckState) -> None:
         )
     for item, file in state.declarations(nodes.CheckDecl):
         assert isinstance(item, nodes.CheckDecl)
-        scope = state.scope(file, allow_claim=False)
+        scope = state.scope(file, allow_claim=False, allow_lines=True)
         expr = state.expressions.lower(item.condition, scope)
         _no_claim(state, expr, item.condition.span)
         tolerance = None
@@ -316,7 +316,13 @@ def declare_settlements(state: CheckState) -> None:
         )
     for item, file in state.declarations(nodes.InvariantDecl):
         assert isinstance(item, nodes.InvariantDecl)
-        expr = state.expressions.lower(item.condition, state.scope(file, allow_claim=True))
+        # Invariants see `decision.FIELD` too; the double-funding form: check/invariants.py.
+        from policylang.check.invariants import double_funding_invariant, invariant_scope
+
+        if isinstance(item.condition, nodes.NoDoubleFunding):
+            state.invariants[item.name] = double_funding_invariant(state, item, file)
+            continue
+        expr = state.expressions.lower(item.condition, invariant_scope(state, file))  # type: ignore[arg-type]
         state.expressions.expect(expr, "bool", item.condition.span, "an invariant")
         state.invariants[item.name] = ir.InvariantSpec(
             item.name,
@@ -325,6 +331,7 @@ def declare_settlements(state: CheckState) -> None:
             uses_claim(expr, state.defines),
             citation_of(item.meta),
             item.condition.span.text,
+            span=item.span,
         )
 
 

@@ -32,6 +32,7 @@ class Env:
         "claims",
         "context",
         "day",
+        "lines",
         "locals",
         "memo",
         "program",
@@ -56,6 +57,7 @@ class Env:
         self.locals: dict[str, Any] = {}
         self.memo: dict[str, Any] = {}
         self.settlement: Any = None  # the SettlementRun when a settlement is evaluated
+        self.lines: list[dict[str, Any]] = []  # settlement lines, for checks
 
 
 class Compiler:
@@ -292,6 +294,8 @@ class Compiler:
         def rows(env: Env) -> Any:
             if source == "claims":
                 return env.claims
+            if source == "lines":
+                return env.lines
             return env.tables.get(source, {}).values()
 
         def aggregate(env: Env) -> Any:

@@ -44,6 +44,16 @@ class CompiledTitle:
     tariff: Fn | None
     rules: tuple[tuple[ir.RuleSpec, Fn | None, Fn | None], ...]  # spec, when, pay
     defeated_by: dict[str, frozenset[str]]  # rule -> exceptions that override it
+    periods: tuple[tuple[dt.date, dt.date], ...]  # validity, open ends as date.max
+    funded: Reason  # the first reason of every decision this title pays
+
+    def valid_on(self, day: dt.date) -> bool:
+        if not self.periods:
+            return True
+        for start, end in self.periods:  # noqa: SIM110 - a plain loop is faster on the hot path
+            if start <= day <= end:
+                return True
+        return False
 
 
 class Interpreter:
@@ -60,6 +70,15 @@ class Interpreter:
             if title.spec.codes.ranges:
                 self._ranged.append(title)
         self.cross_claim = any(t.exclusions or t.requirements for t in program.titles.values())
+        self._by_code: dict[str, list[CompiledTitle]] = {}
+        titles = program.titles.values()
+        self._excluding = frozenset(t.name for t in titles if t.exclusions)
+        self._requiring = frozenset(t.name for t in titles if t.requirements)
+        self._named = frozenset(
+            name for t in titles for c in (*t.exclusions, *t.requirements) for name in c.titles
+        )
+        self._env = Env(program, tables)
+        self._uses_memo = bool(program.defines)
 
     def _compile_title(self, spec: ir.TitleSpec) -> CompiledTitle:
         compile_ = self.compiler.compile
@@ -83,13 +102,19 @@ class Interpreter:
             compile_(spec.tariff) if spec.tariff is not None else None,
             tuple(rules),
             {k: frozenset(v) for k, v in defeated.items()},
+            tuple((p.start, p.end or dt.date.max) for p in spec.validity),
+            Reason(spec.name, f"funded as {spec.label} ({spec.funding})", spec.citation),
         )
 
     def titles_for(self, code: str) -> list[CompiledTitle]:
-        found = list(self._exact.get(code, ()))
-        for title in self._ranged:
-            if code in title.spec.codes and title not in found:
-                found.append(title)
+        found = self._by_code.get(code)
+        if found is None:
+            found = list(self._exact.get(code, ()))
+            for title in self._ranged:
+                if code in title.spec.codes and title not in found:
+                    found.append(title)
+            if len(self._by_code) < 100_000:  # codes are few; the bound only guards odd input
+                self._by_code[code] = found
         return found
 
     # ------------------------------------------------------------ phase 1
@@ -108,7 +133,11 @@ class Interpreter:
         values = claim.values
         code = values["code"]
         day: dt.date = values["start_date"]
-        env = Env(self.program, self.tables, day, values)
+        env = self._env  # one environment, reset per claim: evaluation is single-threaded
+        env.claim = values
+        env.day = day
+        if self._uses_memo:
+            env.memo = {}
         candidates = self.titles_for(code)
         if not candidates:
             if trace is not None:
@@ -116,7 +145,7 @@ class Interpreter:
             return self._rejected(
                 claim, Reason("payment_title", f"no payment title for code `{code}`")
             )
-        valid = [t for t in candidates if t.spec.valid_on(day)]
+        valid = [t for t in candidates if t.valid_on(day)]
         if trace is not None:
             for title in candidates:
                 trace.append(
@@ -210,7 +239,7 @@ class Interpreter:
         values = claim.values
         claimed: Decimal = values["amount"]
         quantity: int = values["quantity"]
-        reasons = [Reason(spec.name, f"funded as {spec.label} ({spec.funding})", spec.citation)]
+        reasons = [title.funded]
         tariff = title.tariff(env) if title.tariff is not None else None
         if spec.tariff_kind == "maximum":
             assert tariff is not None
@@ -353,14 +382,15 @@ class Interpreter:
         if not self.cross_claim:
             return decisions
         result = list(decisions)
-        paid = self._paid_by_patient(claims, result)
+        paid = self._paid_by_patient(claims, decisions)
+        excluding, requiring = self._excluding, self._requiring
         for index, decision in enumerate(decisions):
-            spec = self._cross_spec(decision)
-            if spec is None or not spec.exclusions:
+            if decision.title not in excluding or decision.status not in PAID:
                 continue
+            spec = self.program.titles[decision.title]
             tracing = trace if trace_for == index else None
             for exclusion in spec.exclusions:
-                hit = _find(paid, claims, index, exclusion)
+                hit = _find(paid, claims, decisions, index, exclusion)
                 if tracing is not None:
                     tracing.append(_cross_step("exclusion", exclusion, hit))
                 if hit is not None:
@@ -369,24 +399,24 @@ class Interpreter:
                         Reason(
                             spec.name,
                             f"double funding: `{spec.name}` is not combinable with "
-                            f"`{hit[1]}` (claim {decisions[hit[2]].claim_id}) "
+                            f"`{decisions[hit].title}` (claim {decisions[hit].claim_id}) "
                             f"{_scope(exclusion)} for the same patient",
                             exclusion.citation,
                         ),
                         title=spec,
                     )
                     break
+        pending = [i for i, d in enumerate(result) if d.title in requiring and d.status in PAID]
         changed = True
-        while changed:
+        while changed and pending:
             changed = False
-            paid = self._paid_by_patient(claims, result)
-            for index, decision in enumerate(result):
-                spec = self._cross_spec(decision)
-                if spec is None or not spec.requirements:
-                    continue
+            still_paid = []
+            for index in pending:
+                decision = result[index]
+                spec = self.program.titles[decision.title]  # type: ignore[index]
                 tracing = trace if trace_for == index else None
                 for requirement in spec.requirements:
-                    hit = _find(paid, claims, index, requirement)
+                    hit = _find(paid, claims, result, index, requirement)
                     if tracing is not None:
                         tracing.append(_cross_step("requirement", requirement, hit))
                     if hit is None:
@@ -403,21 +433,22 @@ class Interpreter:
                         )
                         changed = True
                         break
+                else:
+                    still_paid.append(index)
+            pending = still_paid
+            trace = None  # trace the first round only: later rounds repeat the same steps
         return result
-
-    def _cross_spec(self, decision: Decision) -> ir.TitleSpec | None:
-        if decision.status not in PAID or decision.title is None:
-            return None
-        return self.program.titles[decision.title]
 
     def _paid_by_patient(
         self, claims: list[ClaimRow], decisions: list[Decision]
-    ) -> dict[Any, list[tuple[int, str, int]]]:
-        """Paid claims per patient: (index, title, index) for `_find`."""
-        paid: dict[Any, list[tuple[int, str, int]]] = defaultdict(list)
-        for index, (claim, decision) in enumerate(zip(claims, decisions, strict=True)):
-            if decision.status in PAID and decision.title is not None:
-                paid[claim.values["patient"]].append((index, decision.title, index))
+    ) -> dict[Any, list[int]]:
+        """Per patient, the claims paid after phase 1 whose title an exclusion or requirement
+        names (the only ones `_find` can ever match)."""
+        paid: dict[Any, list[int]] = defaultdict(list)
+        named = self._named
+        for index, decision in enumerate(decisions):
+            if decision.title in named and decision.status in PAID:
+                paid[claims[index].values["patient"]].append(index)
         return paid
 
     def evaluate(self, claims: Iterable[ClaimRow]) -> tuple[list[ClaimRow], list[Decision]]:
@@ -428,30 +459,32 @@ class Interpreter:
 
 
 def _find(
-    paid: dict[Any, list[tuple[int, str, int]]],
+    paid: dict[Any, list[int]],
     claims: list[ClaimRow],
+    decisions: list[Decision],
     index: int,
     cross: ir.CrossClaim,
-) -> tuple[int, str, int] | None:
-    """The other paid claim (smallest claim_id) of the same patient with one of the
-    titles, whose period [start_date, end_date] is at most `cross.days` days from this one's."""
+) -> int | None:
+    """The other claim of the same patient, still paid in `decisions`, with one of the titles and
+    a period [start_date, end_date] at most `cross.days` days from this one's; of several, the
+    one with the smallest claim_id, so the reason does not depend on row order."""
     values = claims[index].values
     start, end = values["start_date"], values["end_date"]
-    best: tuple[int, str, int] | None = None
+    best: int | None = None
     for other in paid.get(values["patient"], ()):
-        if other[2] == index or other[1] not in cross.titles:
+        decision = decisions[other]
+        if other == index or decision.title not in cross.titles or decision.status not in PAID:
             continue
-        other_values = claims[other[2]].values
+        other_values = claims[other].values
         gap = max(other_values["start_date"], start) - min(other_values["end_date"], end)
-        # Name the claim with the smallest claim_id, so the reason does not depend on row order.
         if gap.days <= cross.days and (
-            best is None or claims[other[2]].claim_id < claims[best[2]].claim_id
+            best is None or claims[other].claim_id < claims[best].claim_id
         ):
             best = other
     return best
 
 
-def _cross_step(kind: str, cross: ir.CrossClaim, hit: tuple[int, str, int] | None) -> TraceStep:
+def _cross_step(kind: str, cross: ir.CrossClaim, hit: int | None) -> TraceStep:
     return TraceStep(
         kind, ", ".join(cross.titles), "found" if hit else "none", _scope(cross), cross.citation
     )

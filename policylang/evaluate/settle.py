@@ -66,15 +66,19 @@ class Settlement:
     lines: tuple[SettlementLine, ...]
     checks: tuple[CheckResult, ...]
     year: int | None
+    invariants: tuple[Any, ...] = ()  # evaluate/invariants.py InvariantResult
 
     @property
     def failed(self) -> bool:
-        return any(not c.holds and not c.warn_only for c in self.checks)
+        return any(not c.holds and not c.warn_only for c in self.checks) or any(
+            not i.holds for i in self.invariants
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
             "lines": [line.to_json() for line in self.lines],
             "checks": [check.to_json() for check in self.checks],
+            "invariants": [invariant.to_json() for invariant in self.invariants],
         }
 
 
@@ -250,8 +254,13 @@ def settle(
         run = SettlementRun(compiler, spec, env)
         env.settlement = run
         lines += run.run()
+    line_rows = [
+        {"settlement": x.settlement, "party": x.party, "item": x.item, "amount": x.amount}
+        for x in lines
+    ]
     checks = [
-        _run_check(program, compiler, tables, claims, day, spec) for spec in program.checks.values()
+        _run_check(program, compiler, tables, claims, line_rows, day, spec)
+        for spec in program.checks.values()
     ]
     return Settlement(tuple(lines), tuple(checks), year)
 
@@ -261,10 +270,12 @@ def _run_check(
     compiler: Compiler,
     tables: dict[str, dict[Any, dict[str, Any]]],
     claims: list[dict[str, Any]],
+    lines: list[dict[str, Any]],
     day: dt.date | None,
     spec: ir.CheckSpec,
 ) -> CheckResult:
     env = Env(program, tables, day, None, claims)
+    env.lines = lines
     try:
         if spec.tolerance is not None and isinstance(spec.expr, ir.Compare):
             left = compiler.compile(spec.expr.left)(env)

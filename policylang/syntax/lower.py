@@ -273,6 +273,17 @@ class _Lower(Transformer[Token, Any]):
         return nodes.Requirement(tuple(str(n) for n in children[0]), children[1], self._span(meta))
 
     @v_args(meta=True)
+    def no_double_funding(self, meta: Any, children: list[Any]) -> nodes.NoDoubleFunding:
+        first, second, scope, where = children
+        return nodes.NoDoubleFunding(
+            tuple(str(n) for n in first),
+            tuple(str(n) for n in second),
+            scope,
+            where,
+            self._span(meta),
+        )
+
+    @v_args(meta=True)
     def same_day(self, meta: Any, children: list[Any]) -> nodes.Scope:
         return nodes.Scope(0, self._span(meta))
 
@@ -361,6 +372,89 @@ class _Lower(Transformer[Token, Any]):
             self._meta(rest),
             self._span(meta),
         )
+
+    # ------------------------------------------------------------ splits (docs/splitting.md)
+    @v_args(meta=True)
+    def split_decl(self, meta: Any, children: list[Any]) -> nodes.SplitDecl:
+        name, label, *clauses = children
+
+        def of(kind: type) -> tuple[Any, ...]:
+            return tuple(c for c in clauses if isinstance(c, kind))
+
+        def tagged(tag: str) -> tuple[Any, ...]:
+            return tuple(c[1] for c in clauses if isinstance(c, tuple) and c[0] == tag)
+
+        return nodes.SplitDecl(
+            name=str(name),
+            label=self._string(label) if label is not None else None,
+            titles=tagged("of"),
+            codes=tagged("codes"),
+            tariffs=of(nodes.SplitTariff),
+            roles=of(nodes.SplitRoles),
+            bases=of(nodes.SplitBasis),
+            fees=of(nodes.SplitFee),
+            discounts=of(nodes.SplitDiscount),
+            networks=tagged("network"),
+            meta=self._meta(clauses),
+            span=self._span(meta),
+        )
+
+    def split_of(self, children: list[Token]) -> tuple[str, nodes.Name]:
+        return ("of", nodes.Name(str(children[0]), self._tok_span(children[0])))
+
+    def split_network(self, children: list[Token]) -> tuple[str, nodes.Name]:
+        return ("network", nodes.Name(str(children[0]), self._tok_span(children[0])))
+
+    @v_args(meta=True)
+    def split_tariff(self, meta: Any, children: list[Any]) -> nodes.SplitTariff:
+        return nodes.SplitTariff(children[0], self._span(meta))
+
+    @v_args(meta=True)
+    def split_roles(self, meta: Any, children: list[Token]) -> nodes.SplitRoles:
+        roles = tuple(nodes.Name(str(t), self._tok_span(t)) for t in children)
+        return nodes.SplitRoles(roles, self._span(meta))
+
+    @v_args(meta=True)
+    def split_shares(self, meta: Any, children: list[Any]) -> nodes.SplitBasis:
+        return nodes.SplitBasis("shares", tuple(children), self._span(meta))
+
+    @v_args(meta=True)
+    def split_weights(self, meta: Any, children: list[Any]) -> nodes.SplitBasis:
+        return nodes.SplitBasis("weights", tuple(children), self._span(meta))
+
+    @v_args(meta=True)
+    def split_costs(self, meta: Any, children: list[Any]) -> nodes.SplitBasis:
+        return nodes.SplitBasis("costs", tuple(children), self._span(meta))
+
+    @v_args(meta=True)
+    def split_part(self, meta: Any, children: list[Any]) -> nodes.SplitPart:
+        return nodes.SplitPart(str(children[0]), children[1], self._span(meta))
+
+    def split_value(self, children: list[Token]) -> nodes.Expr:
+        token = children[0]
+        span = self._tok_span(token)
+        text = str(token)
+        if token.type == "MONEY":
+            return nodes.Literal("money", self._decimal(text[3:].strip(), token), span)
+        if token.type == "PERCENT":
+            return nodes.Literal("percent", self._decimal(text[:-1], token), span)
+        if token.type == "DECIMAL":
+            return nodes.Literal("decimal", self._decimal(text, token), span)
+        if token.type == "INT":
+            return nodes.Literal("integer", int(text.replace("_", "")), span)
+        return nodes.Name(text, span)
+
+    @v_args(meta=True)
+    def split_fee(self, meta: Any, children: list[Any]) -> nodes.SplitFee:
+        return nodes.SplitFee(children[0], str(children[1]), self._span(meta))
+
+    @v_args(meta=True)
+    def split_discount(self, meta: Any, children: list[Any]) -> nodes.SplitDiscount:
+        rate, role, field = children
+        start = self._span(meta)
+        claim = nodes.Name("claim", start)
+        condition = nodes.Member(claim, str(field), self._tok_span(field))
+        return nodes.SplitDiscount(rate, str(role), condition, start)
 
     # ------------------------------------------------------------ tests
     @v_args(meta=True)

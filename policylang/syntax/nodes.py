@@ -452,10 +452,22 @@ class CheckDecl:
 
 
 @attrs.frozen
+class NoDoubleFunding:
+    """`no patient funded by both A, B and C on the same day [where EXPR]`: names are payment
+    titles or funding streams; `where` filters both claims of a pair (docs/invariants.md)."""
+
+    first: tuple[str, ...]
+    second: tuple[str, ...]
+    scope: Scope
+    where: Expr | None = None
+    span: Span = _span()
+
+
+@attrs.frozen
 class InvariantDecl:
     name: str
     description: str | None
-    condition: Expr
+    condition: Expr | NoDoubleFunding
     meta: Meta = Meta()
     span: Span = _span()
 
@@ -497,6 +509,72 @@ class TestDecl:
     span: Span = _span()
 
 
+# ---------------------------------------------------------------- splitting a DBC (docs/splitting.md)
+
+
+@attrs.frozen
+class SplitPart:
+    """`diagnostics 55%` in a `shares`, `weights` or `costs` clause."""
+
+    role: str
+    value: Expr  # a Literal or a Name
+    span: Span = _span()
+
+
+@attrs.frozen
+class SplitBasis:
+    kind: str  # "shares", "weights" or "costs"
+    parts: tuple[SplitPart, ...]
+    span: Span = _span()
+
+
+@attrs.frozen
+class SplitRoles:
+    roles: tuple[Name, ...]
+    span: Span = _span()
+
+
+@attrs.frozen
+class SplitTariff:
+    value: Expr
+    span: Span = _span()
+
+
+@attrs.frozen
+class SplitFee:
+    """`coordination fee EUR 75.00 to main_treater`."""
+
+    amount: Expr
+    role: str
+    span: Span = _span()
+
+
+@attrs.frozen
+class SplitDiscount:
+    """`discount 10% on diagnostics when claim.redone`."""
+
+    rate: Expr
+    role: str
+    condition: Member  # claim.FIELD
+    span: Span = _span()
+
+
+@attrs.frozen
+class SplitDecl:
+    name: str
+    label: str | None
+    titles: tuple[Name, ...] = ()  # `of title NAME`; exactly one is valid
+    codes: tuple[CodeSet | Name, ...] = ()  # a literal or a named code set
+    tariffs: tuple[SplitTariff, ...] = ()
+    roles: tuple[SplitRoles, ...] = ()
+    bases: tuple[SplitBasis, ...] = ()
+    fees: tuple[SplitFee, ...] = ()
+    discounts: tuple[SplitDiscount, ...] = ()
+    networks: tuple[Name, ...] = ()  # `network in TABLE`
+    meta: Meta = Meta()
+    span: Span = _span()
+
+
 Decl = (
     Import
     | EnumDecl
@@ -512,6 +590,7 @@ Decl = (
     | CheckDecl
     | InvariantDecl
     | TestDecl
+    | SplitDecl
 )
 
 
