@@ -144,6 +144,15 @@ class Policy:
         )
         return decisions, results
 
+    def compare_modes(self, today: ClaimsInput, split: ClaimsInput) -> Any:
+        """Network care settled both ways (docs/splitting.md): `today` holds the main treater's
+        whole-DBC claims, `split` each hospital's part claims; a `ModeComparison`."""
+        from policylang.evaluate.splits import compare_modes
+
+        today_rows, today_decisions = self.interpreter.evaluate(self.typed_claims(today))
+        split_rows, split_decisions = self.interpreter.evaluate(self.typed_claims(split))
+        return compare_modes(self.program, today_rows, today_decisions, split_rows, split_decisions)
+
     def summary(self, decisions: Iterable[Decision]) -> Summary:
         return Summary.of(decisions)
 

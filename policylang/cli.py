@@ -276,7 +276,9 @@ def settle(
                 )
             console.print(lines)
             for check in result.checks:
-                if check.holds:
+                if check.skipped:
+                    mark = "[dim]skipped[/dim]"
+                elif check.holds:
                     mark = "[green]holds[/green]"
                 elif check.warn_only:
                     mark = "[yellow]warning[/yellow]"
@@ -380,6 +382,52 @@ def lint(rules: RulesArg) -> None:
 
 
 @app.command()
+def verify(
+    rules: RulesArg,
+    examples: Annotated[
+        int, typer.Option("--examples", help="Generated claim sets to try per invariant.")
+    ] = 200,
+    seed: Annotated[int, typer.Option("--seed", help="Seed: the same seed finds the same.")] = 0,
+    table: TablesOpt = None,
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Directory for the counterexample CSV files.")
+    ] = Path("counterexamples"),
+    invariant: Annotated[
+        list[str] | None, typer.Option("--invariant", help="Only this invariant (repeatable).")
+    ] = None,
+) -> None:
+    """Generate claim sets and hunt for violations of the invariants (docs/invariants.md)."""
+    from policylang.analysis.verify import verify as run_verify
+
+    policy = _policy(rules, table)
+    if not policy.program.invariants:
+        err.print("the rule files state no invariants")
+        return
+    try:
+        results = run_verify(policy, examples, seed, out=out_dir, only=invariant)
+    except PolicyError as error:
+        _fail(error)
+    given = [f"--table {t}" for t in table or ()]
+    for result in results:
+        if result.holds:
+            out.print(
+                f"invariant {escape(result.name)}: [green]held[/green] "
+                f"[dim]({result.examples} generated claim sets, seed {seed})[/dim]"
+            )
+            continue
+        out.print(
+            f"invariant {escape(result.name)}: [red]VIOLATED[/red] [dim]{escape(result.description)}[/dim]"
+        )
+        for violation in result.violation.violations if result.violation else ():
+            out.print(f"  {escape(violation.detail)}")
+        out.print(f"  minimal counterexample: {len(result.claims)} claims in {result.files[0]}")
+        command = result.command([str(r) for r in rules]) + "".join(f" {g}" for g in given)
+        out.print(f"  reproduce: {escape(command)}")
+    if any(not r.holds for r in results):
+        raise typer.Exit(1)
+
+
+@app.command()
 def fmt(
     files: Annotated[list[Path], typer.Argument(help="Rule files or directories to format.")],
     check: Annotated[
@@ -446,6 +494,53 @@ def inspect(
         table.add_row(escape(label), f"[{style}]{escape(value)}[/]" if style else escape(value))
     out.print(table)
     if inspection.problems:
+        raise typer.Exit(1)
+
+
+@app.command("split-modes")
+def split_modes(
+    rules: RulesArg,
+    today: Annotated[Path, typer.Option("--today", help="Claims of today's mode (whole DBC).")],
+    split: Annotated[Path, typer.Option("--split", help="Claims of split mode (one per part).")],
+    table: TablesOpt = None,
+    format: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
+) -> None:
+    """Settle network care both ways: per hospital, today's and split mode (docs/splitting.md)."""
+    policy = _policy(rules, table)
+    try:
+        result = policy.compare_modes(today, split)
+    except PolicyError as error:
+        _fail(error)
+    if format == "json":
+        out.print_json(json.dumps(result.to_json()))
+    else:
+        lines = Table(title="payments")
+        for column in ("mode", "trajectory", "payer", "payee", "item", "amount"):
+            lines.add_column(column, justify="right" if column == "amount" else "left")
+        for line in result.lines:
+            lines.add_row(
+                line.mode,
+                escape(line.trajectory),
+                escape(line.payer),
+                escape(line.payee),
+                escape(line.item),
+                format_money(line.amount),
+            )
+        out.print(lines)
+        hospitals = Table(title="per hospital")
+        for column in ("provider", "today", "split"):
+            hospitals.add_column(column, justify="left" if column == "provider" else "right")
+        for provider, in_today, in_split in result.hospitals:
+            hospitals.add_row(escape(provider), format_money(in_today), format_money(in_split))
+        hospitals.add_row(
+            "insurer pays", format_money(result.insurer_today), format_money(result.insurer_split)
+        )
+        out.print(hospitals)
+        for problem in result.problems:
+            out.print(f"[yellow]{escape(problem)}[/yellow]")
+        mark = "[green]holds[/green]" if result.holds else "[red]FAILS[/red]"
+        out.print(f"check same_money_both_modes: {mark}")
+    if not result.holds:
         raise typer.Exit(1)
 
 

@@ -126,4 +126,7 @@ def lint(program: ir.Program) -> list[Diagnostic]:
                     severity="warning",
                 )
             )
+    from policylang.analysis.overlap import analyse  # L005-L008, with the z3 solver
+
+    findings += analyse(program)
     return sorted(findings, key=Diagnostic.sort_key)

@@ -155,6 +155,7 @@ def test_settle_json_is_exact() -> None:
             "detail": "30.00 == 30.00",
             "warn_only": False,
             "source": None,
+            "skipped": False,
         }
     ]
 

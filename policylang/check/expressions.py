@@ -587,7 +587,9 @@ def codeset_matcher(codes: nodes.CodeSet) -> ir.CodeMatcher:
 def uses_claim(expr: ir.Expr, defines: dict[str, ir.DefineSpec]) -> bool:
     """True when the value depends on the claim being evaluated (directly or via a define)."""
     for sub in ir.walk(expr):
-        if isinstance(sub, ir.ClaimField | ir.ContextValue):
+        if isinstance(sub, ir.ClaimField) or (
+            isinstance(sub, ir.ContextValue) and sub.name in ("tariff", "claimed", "payable")
+        ):
             return True
         if isinstance(sub, ir.DefineRef):
             spec = defines.get(sub.name)

@@ -270,9 +270,9 @@ def declare_settlements(state: CheckState) -> None:
                 did_you_mean(item.table, state.env.tables),
             )
             continue
-        scope = state.scope(file, allow_claim=False, in_settlement=True).with_local(
-            item.party, f"row:{table.name}"
-        )
+        scope = state.scope(
+            file, allow_claim=False, in_settlement=True, context={"year": "integer"}
+        ).with_local(item.party, f"row:{table.name}")
         steps: list[tuple[str, object]] = []
         lets: list[tuple[str, ir.Expr]] = []
         for step in item.items:
@@ -292,7 +292,7 @@ def declare_settlements(state: CheckState) -> None:
         )
     for item, file in state.declarations(nodes.CheckDecl):
         assert isinstance(item, nodes.CheckDecl)
-        scope = state.scope(file, allow_claim=False, allow_lines=True)
+        scope = state.scope(file, allow_claim=False, allow_lines=True, context={"year": "integer"})
         expr = state.expressions.lower(item.condition, scope)
         _no_claim(state, expr, item.condition.span)
         tolerance = None

@@ -144,7 +144,7 @@ class Compiler:
 
                 def lookup(env: Env) -> Any:
                     key = key_fn(env)
-                    row = env.tables.get(table, {}).get(key)
+                    row = _table(env, table).get(key)
                     if row is None:
                         raise EvaluationError(f"table `{table}` has no row with key `{key}`", table)
                     return row
@@ -187,8 +187,8 @@ class Compiler:
             case ir.InTable(value=value, table=table, negated=negated):
                 vf = self.compile(value)
                 if negated:
-                    return lambda env: vf(env) not in env.tables.get(table, {})
-                return lambda env: vf(env) in env.tables.get(table, {})
+                    return lambda env: vf(env) not in _table(env, table)
+                return lambda env: vf(env) in _table(env, table)
             case ir.Builtin():
                 return self._builtin(expr)
             case ir.Aggregate():
@@ -296,7 +296,7 @@ class Compiler:
                 return env.claims
             if source == "lines":
                 return env.lines
-            return env.tables.get(source, {}).values()
+            return _table(env, source).values()
 
         def aggregate(env: Env) -> Any:
             saved = env.locals.get(var)
@@ -325,6 +325,15 @@ class Compiler:
             return run.allocate(expr, env, total_fn, weight_fn, group_fn)
 
         return allocate
+
+
+def _table(env: Env, name: str) -> dict[Any, dict[str, Any]]:
+    """A reference table's rows; a table that was not given is an error, never an empty table
+    (an empty table would silently turn every look-up into a rejection)."""
+    rows = env.tables.get(name)
+    if rows is None:
+        raise EvaluationError(f"table `{name}` was not given (use --table {name}=FILE)", name)
+    return rows
 
 
 def _compare(op: str, lf: Fn, rf: Fn) -> Fn:

@@ -379,6 +379,10 @@ class Interpreter:
         paid after the exclusions, repeated until nothing changes, so an add-on whose base claim
         was itself rejected is rejected too. Neither depends on the order of the rows.
         """
+        if self.program.splits:  # network claims of a split DBC first (evaluate/splits.py)
+            from policylang.evaluate.splits import apply_splits
+
+            decisions = apply_splits(self, claims, decisions, trace_for, trace)
         if not self.cross_claim:
             return decisions
         result = list(decisions)

@@ -50,6 +50,7 @@ class CheckResult:
     detail: str
     warn_only: bool = False
     source: str | None = None
+    skipped: bool = False  # a table it reads was not given: neither holds nor fails
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -58,6 +59,7 @@ class CheckResult:
             "detail": self.detail,
             "warn_only": self.warn_only,
             "source": self.source,
+            "skipped": self.skipped,
         }
 
 
@@ -70,7 +72,7 @@ class Settlement:
 
     @property
     def failed(self) -> bool:
-        return any(not c.holds and not c.warn_only for c in self.checks) or any(
+        return any(not c.holds and not c.warn_only and not c.skipped for c in self.checks) or any(
             not i.holds for i in self.invariants
         )
 
@@ -113,21 +115,45 @@ class SettlementRun:
             else:
                 self.steps.append(("line", payload, compiler.compile(payload.expr)))
         self._lets: dict[int, dict[str, Any]] = {}
+        self._let_deps: dict[str, frozenset[str]] = {
+            name: frozenset(s.name for s in ir.walk(expr) if isinstance(s, ir.Var))
+            for name, expr in spec.lets
+        }
         self._allocations: dict[tuple[int, Any], dict[int, Decimal]] = {}
         self._in_progress: set[tuple[int, Any]] = set()
         self.current = 0
 
-    def lets_for(self, index: int) -> dict[str, Any]:
-        if index in self._lets:
-            return self._lets[index]
+    def needed_lets(self, *exprs: ir.Expr | None) -> frozenset[str]:
+        """The `let`s these expressions use, directly or through other lets."""
+        wanted = {
+            sub.name
+            for e in exprs
+            if e is not None
+            for sub in ir.walk(e)
+            if isinstance(sub, ir.Var)
+        }
+        changed = True
+        while changed:
+            changed = False
+            for name in list(wanted):
+                for dep in self._let_deps.get(name, ()):
+                    if dep not in wanted:
+                        wanted.add(dep)
+                        changed = True
+        return frozenset(wanted & self._let_deps.keys())
+
+    def lets_for(self, index: int, needed: frozenset[str]) -> dict[str, Any]:
+        """Party `index`'s values of the `needed` lets (computed once, in declaration order)."""
+        values = self._lets.setdefault(index, {})
+        missing = needed - values.keys()
+        if not missing:
+            return values
         saved, saved_current = self.env.locals, self.current
-        values: dict[str, Any] = {}
-        self._lets[index] = values  # partial while computing: a let may allocate
         self.current = index
         try:
-            self.env.locals = {self.spec.party: self.parties[index]}
+            self.env.locals = {self.spec.party: self.parties[index], **values}
             for kind, name, fn in self.steps:
-                if kind == "let":
+                if kind == "let" and name in missing and name not in values:
                     values[name] = fn(self.env)
                     self.env.locals[name] = values[name]
         finally:
@@ -152,9 +178,12 @@ class SettlementRun:
             members: list[int] = []
             weights: list[Decimal] = []
             try:
+                needed = self.needed_lets(expr.weight, expr.group)
                 for index in range(len(self.parties)):
-                    lets = self._lets.get(index) if index == current else self.lets_for(index)
-                    env.locals = {self.spec.party: self.parties[index], **(lets or {})}
+                    lets = self._lets.get(index) if index == current else None
+                    if lets is None or not needed <= lets.keys():
+                        lets = self.lets_for(index, needed)
+                    env.locals = {self.spec.party: self.parties[index], **lets}
                     if group_fn is not None and group_fn(env) != group:
                         continue
                     members.append(index)
@@ -251,6 +280,7 @@ def settle(
         if only is not None and spec.name not in only:
             continue
         env = Env(program, tables, day, None, claims)
+        env.context = {"year": year}
         run = SettlementRun(compiler, spec, env)
         env.settlement = run
         lines += run.run()
@@ -276,6 +306,18 @@ def _run_check(
 ) -> CheckResult:
     env = Env(program, tables, day, None, claims)
     env.lines = lines
+    env.context = {"year": day.year if day is not None else None}
+    missing = sorted(_tables_used(spec) - tables.keys())
+    if missing:
+        needed = ", ".join(f"`{name}`" for name in missing)
+        return CheckResult(
+            spec.name,
+            False,
+            f"not evaluated: needs table {needed}",
+            spec.warn_only,
+            spec.citation,
+            skipped=True,
+        )
     try:
         if spec.tolerance is not None and isinstance(spec.expr, ir.Compare):
             left = compiler.compile(spec.expr.left)(env)
@@ -294,6 +336,17 @@ def _run_check(
     except EvaluationError as error:
         return CheckResult(spec.name, False, error.message, spec.warn_only, spec.citation)
     return CheckResult(spec.name, holds, detail, spec.warn_only, spec.citation)
+
+
+def _tables_used(spec: ir.CheckSpec) -> set[str]:
+    used: set[str] = set()
+    for expr in (spec.expr, spec.tolerance):
+        for sub in ir.walk(expr) if expr is not None else ():
+            if isinstance(sub, ir.TableLookup | ir.InTable):
+                used.add(sub.table)
+            elif isinstance(sub, ir.Aggregate) and sub.source not in ("claims", "lines"):
+                used.add(sub.source)
+    return used
 
 
 def _show(value: Any) -> str:

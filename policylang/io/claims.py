@@ -124,32 +124,47 @@ class ClaimTyper:
 
     def __init__(self, program: ir.Program) -> None:
         self.fields = program.claim_fields
-        self.parsers = {f.name: value_parser(f.type, program.enums) for f in self.fields}
+        # One step per field: (name, parser or None for text, missing: "default"|"empty"|None,
+        # default value). Built once, so typing a row is a flat loop.
+        self._plan = [
+            (
+                f.name,
+                None if f.type in ("text", "code") else value_parser(f.type, program.enums),
+                "default" if f.has_default else "empty" if f.optional else None,
+                f.default,
+            )
+            for f in self.fields
+        ]
 
     def type(self, raw: RawClaim) -> ClaimRow:
         fields = raw.fields
-        problems = list(raw.problems)
+        problems = list(raw.problems) if raw.problems else None
         values: dict[str, Any] = {}
-        for spec in self.fields:
-            text = fields.get(spec.name)
-            if text is not None:
+        for name, parse, missing, default in self._plan:
+            text = fields.get(name)
+            if text and (text[0] == " " or text[-1] == " " or text[0] == "\t"):
                 text = text.strip()
             if not text:
-                if spec.has_default:
-                    values[spec.name] = spec.default
-                elif spec.optional:
-                    values[spec.name] = None
+                if missing == "default":
+                    values[name] = default
+                elif missing == "empty":
+                    values[name] = None
                 else:
-                    problems.append(RowProblem(spec.name, f"missing field `{spec.name}`"))
+                    problems = problems or []
+                    problems.append(RowProblem(name, f"missing field `{name}`"))
+                continue
+            if parse is None:
+                values[name] = text
                 continue
             try:
-                values[spec.name] = self.parsers[spec.name](text)
+                values[name] = parse(text)
             except FieldError as error:
-                problems.append(RowProblem(spec.name, f"field `{spec.name}`: {error}"))
+                problems = problems or []
+                problems.append(RowProblem(name, f"field `{name}`: {error}"))
         if values.get("end_date") is None and "start_date" in values:
             values["end_date"] = values["start_date"]
-        claim_id = (fields.get("claim_id") or "").strip() or f"row {raw.row}"
-        return ClaimRow(raw.row, claim_id, values, tuple(problems))
+        claim_id = values.get("claim_id") or (fields.get("claim_id") or "").strip()
+        return ClaimRow(raw.row, claim_id or f"row {raw.row}", values, tuple(problems or ()))
 
 
 # ---------------------------------------------------------------- readers

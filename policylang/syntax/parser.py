@@ -63,7 +63,7 @@ def _parser() -> lark.Lark:
         lexer="contextual",
         propagate_positions=True,
         maybe_placeholders=True,
-        cache=False,
+        cache=True,  # compiled LALR tables, reused across processes (a file in the temp dir)
     )
 
 
@@ -93,6 +93,8 @@ def _diagnostic(error: UnexpectedInput, source: SourceFile) -> Diagnostic:
             help_text = 'texts and codes use double quotes: "190015"'
         elif char == ",":
             help_text = "numbers use `.` as the decimal separator: EUR 12.50"
+        elif char == '"':
+            help_text = "a text must end on the line where it starts: close the quote"
         return Diagnostic(
             "E0101", f"unexpected character `{char}`", Span(source, start, start + 1), help_text
         )
