@@ -1,0 +1,346 @@
+"""`split`: a DBC's tariff divided over the hospitals of a care network (docs/splitting.md).
+
+Every amount below is computed by hand from the policy text in the test, not copied from output.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+import policylang
+from policylang.errors import PolicyError
+from policylang.evaluate.splits import divide
+from policylang.format import format_module
+from policylang.syntax.parser import parse
+
+HEADER = """policy "split tests"
+enum Role { main_treater, diagnostics, aftercare }
+claim { trajectory: code?  role: Role?  redone: bool = false }
+table network key provider { provider: code  name: text }
+title dbc "DBC" { codes {"020109023"} tariff fixed EUR 1000.00 }
+"""
+
+THIRDS = (
+    HEADER
+    + """split thirds "three equal parts" {
+  of title dbc
+  roles main_treater, diagnostics, aftercare
+  weights main_treater 1, diagnostics 1, aftercare 1
+  network in network
+}
+"""
+)
+
+SIXTY_FORTY = """policy "sixty forty"
+enum Role { main_treater, diagnostics }
+claim { trajectory: code?  role: Role? }
+title dbc "DBC" { codes {"020109023"} tariff fixed EUR 1234.57 }
+split sixty_forty {
+  of title dbc
+  roles main_treater, diagnostics
+  shares main_treater 60%, diagnostics 40%
+}
+"""
+
+NETWORK_ROWS = [
+    {"provider": "A", "name": "Algemeen ziekenhuis"},
+    {"provider": "B", "name": "Topklinisch ziekenhuis"},
+]
+
+
+def claim(claim_id: str, provider: str, amount: str, role: str | None, **extra: Any) -> dict:
+    return {
+        "claim_id": claim_id,
+        "provider": provider,
+        "insurer": "3311",
+        "patient": extra.pop("patient", "P1"),
+        "code": "020109023",
+        "start_date": extra.pop("start_date", "2025-03-03"),
+        "amount": amount,
+        "trajectory": extra.pop("trajectory", "T1"),
+        "role": role or "",
+        **extra,
+    }
+
+
+def thirds_policy() -> policylang.Policy:
+    policy = policylang.loads(THIRDS, "thirds.policy")
+    return policy.with_tables({"network": policy.table_rows("network", NETWORK_ROWS)})
+
+
+def decided(policy: policylang.Policy, claims: list[dict]) -> dict[str, tuple[str, str, list]]:
+    return {
+        d.claim_id: (d.status, str(d.payable), [r.message for r in d.reasons])
+        for d in policy.check(claims)
+    }
+
+
+# ---------------------------------------------------------------- dividing
+
+
+def test_thousand_in_three_equal_parts() -> None:
+    spec = thirds_policy().program.splits["thirds"]
+    parts = divide(spec, Decimal("1000.00"))
+    assert parts == {
+        "main_treater": Decimal("333.34"),
+        "diagnostics": Decimal("333.33"),
+        "aftercare": Decimal("333.33"),
+    }
+
+
+def test_thousand_in_three_equal_parts_as_claims() -> None:
+    got = decided(
+        thirds_policy(),
+        [
+            claim("m", "A", "333.34", "main_treater"),
+            claim("d", "B", "333.33", "diagnostics"),
+            claim("a", "A", "333.00", "aftercare"),
+        ],
+    )
+    assert got["m"][:2] == ("accepted", "333.34")
+    assert got["d"][:2] == ("accepted", "333.33")
+    assert got["a"][:2] == ("adjusted", "333.33")
+    assert got["a"][2][-1] == (
+        "part `aftercare` of split `thirds` (trajectory `T1`): "
+        "weight 1 of EUR 1,000.00 = EUR 333.33"
+    )
+
+
+def test_sixty_forty_of_1234_57() -> None:
+    policy = policylang.loads(SIXTY_FORTY, "sixty.policy")
+    spec = policy.program.splits["sixty_forty"]
+    assert divide(spec, Decimal("1234.57")) == {
+        "main_treater": Decimal("740.74"),
+        "diagnostics": Decimal("493.83"),
+    }
+    got = decided(
+        policy,
+        [claim("m", "A", "740.74", "main_treater"), claim("d", "B", "493.83", "diagnostics")],
+    )
+    assert got["m"] == (
+        "accepted",
+        "740.74",
+        [
+            "funded as DBC (production)",
+            "part `main_treater` of split `sixty_forty` (trajectory `T1`): "
+            "60% of EUR 1,234.57 = EUR 740.74",
+        ],
+    )
+    assert got["d"][:2] == ("accepted", "493.83")
+
+
+def test_fee_off_the_top_and_discount_in_both_modes() -> None:
+    text = (
+        HEADER
+        + """split s {
+  of title dbc
+  roles main_treater, diagnostics, aftercare
+  shares main_treater 20%, diagnostics 55%, aftercare 25%
+  coordination fee EUR 75.00 to main_treater
+  discount 10% on diagnostics when claim.redone
+}
+"""
+    )
+    policy = policylang.loads(text, "fee.policy")
+    # rest 925.00: main 185.00 + 75.00, diagnostics 508.75, aftercare 231.25
+    assert divide(policy.program.splits["s"], Decimal("1000.00"), Decimal("75.00")) == {
+        "main_treater": Decimal("260.00"),
+        "diagnostics": Decimal("508.75"),
+        "aftercare": Decimal("231.25"),
+    }
+    got = decided(
+        policy,
+        [
+            claim("d", "B", "508.75", "diagnostics", redone="true"),
+            claim("w", "A", "1000.00", None, trajectory="T2", redone="true"),
+        ],
+    )
+    # 10% of 508.75 = 50.875 -> 50.88 (half up), in both modes
+    assert got["d"][:2] == ("adjusted", "457.87")
+    assert got["w"][:2] == ("adjusted", "949.12")
+    assert got["w"][2][-1] == (
+        "discount 10% on part `diagnostics` because `claim.redone`: EUR -50.88"
+    )
+
+
+# ---------------------------------------------------------------- rejections
+
+
+def test_part_claimed_twice() -> None:
+    got = decided(
+        thirds_policy(),
+        [claim("d1", "B", "333.33", "diagnostics"), claim("d2", "B", "333.33", "diagnostics")],
+    )
+    reason = "part `diagnostics` of trajectory `T1` is claimed more than once (claims d1, d2)"
+    assert got["d1"] == ("rejected", "0.00", [reason])
+    assert got["d2"] == ("rejected", "0.00", [reason])
+
+
+def test_parts_exceed_the_whole() -> None:
+    got = decided(
+        thirds_policy(),
+        [claim("m", "A", "600.00", "main_treater"), claim("d", "B", "400.01", "diagnostics")],
+    )
+    reason = (
+        "the parts of trajectory `T1` claim EUR 1,000.01 together, more than the whole EUR 1,000.00"
+    )
+    assert got["m"] == ("rejected", "0.00", [reason])
+    assert got["d"] == ("rejected", "0.00", [reason])
+
+
+def test_part_next_to_the_whole_is_double_funding() -> None:
+    got = decided(
+        thirds_policy(),
+        [claim("w", "A", "1000.00", None), claim("d", "B", "333.33", "diagnostics")],
+    )
+    assert got["w"][:2] == ("accepted", "1000.00")
+    assert got["d"] == (
+        "rejected",
+        "0.00",
+        [
+            "double funding: trajectory `T1` is also claimed as a whole DBC "
+            "(claim w by provider `A`)"
+        ],
+    )
+
+
+def test_part_from_outside_the_network() -> None:
+    got = decided(thirds_policy(), [claim("x", "C", "333.33", "diagnostics")])
+    assert got["x"] == (
+        "rejected",
+        "0.00",
+        ["provider `C` is not a member of the network `network`"],
+    )
+
+
+def test_part_without_trajectory() -> None:
+    got = decided(thirds_policy(), [claim("p", "A", "333.34", "main_treater", trajectory="")])
+    assert got["p"] == (
+        "rejected",
+        "0.00",
+        ["a part claim (role `main_treater`) needs a trajectory number"],
+    )
+
+
+def test_claim_order_does_not_matter() -> None:
+    claims = [
+        claim("w", "A", "1000.00", None),
+        claim("d1", "B", "333.33", "diagnostics"),
+        claim("d2", "B", "333.33", "diagnostics"),
+        claim("m", "A", "333.34", "main_treater", trajectory="T2"),
+        claim("a", "C", "333.33", "aftercare", trajectory="T2"),
+    ]
+    policy = thirds_policy()
+    assert decided(policy, claims) == decided(policy, list(reversed(claims)))
+
+
+# ---------------------------------------------------------------- both modes
+
+
+def test_insurer_pays_the_same_in_both_modes() -> None:
+    policy = thirds_policy()
+    today = [claim("w", "A", "1000.00", None)]
+    split = [
+        claim("m", "A", "333.34", "main_treater"),
+        claim("d", "B", "333.33", "diagnostics"),
+        claim("a", "A", "333.33", "aftercare"),
+    ]
+    result = policy.compare_modes(today, split)
+    assert result.insurer_today == result.insurer_split == Decimal("1000.00")
+    assert result.hospitals == (
+        ("A", Decimal("666.67"), Decimal("666.67")),
+        ("B", Decimal("333.33"), Decimal("333.33")),
+    )
+    assert [(line.mode, line.payer, line.payee, line.amount) for line in result.lines] == [
+        ("today", "insurer", "A", Decimal("1000.00")),
+        ("today", "A", "B", Decimal("333.33")),
+        ("split", "insurer", "A", Decimal("333.34")),
+        ("split", "insurer", "B", Decimal("333.33")),
+        ("split", "insurer", "A", Decimal("333.33")),
+    ]
+    assert result.holds
+
+
+# ---------------------------------------------------------------- checking and formatting
+
+
+def _error(text: str) -> tuple[str, str, str, str | None]:
+    with pytest.raises(PolicyError) as caught:
+        policylang.loads(text, "bad.policy")
+    first = caught.value.diagnostics[0]
+    assert first.span is not None
+    return first.code, first.message, first.span.location(), first.help
+
+
+def test_shares_not_summing_to_one_is_a_check_error() -> None:
+    text = SIXTY_FORTY.replace("diagnostics 40%", "diagnostics 35%")
+    assert _error(text) == (
+        "E0711",
+        "the shares of split `sixty_forty` sum to 95%, not 100%",
+        "bad.policy:8:3",
+        "shares must add up to exactly 100%: add 5% to one of the roles",
+    )
+
+
+def test_role_without_part_unknown_role_and_negative_weight() -> None:
+    missing = SIXTY_FORTY.replace(", diagnostics 40%", "")
+    assert _error(missing)[:3] == (
+        "E0712",
+        "`diagnostics` has no part in the shares of split `sixty_forty`",
+        "bad.policy:8:3",
+    )
+    unknown = SIXTY_FORTY.replace("diagnostics 40%", "diagnostic 40%")
+    assert _error(unknown) == (
+        "E0712",
+        "`diagnostic` is not one of the roles of this split",
+        "bad.policy:8:28",
+        "did you mean `diagnostics`?",
+    )
+    negative = SIXTY_FORTY.replace("diagnostics 40%", "diagnostics -40%")
+    assert _error(negative)[:3] == (
+        "E0713",
+        "the part of `diagnostics` is negative: -40%",
+        "bad.policy:8:40",
+    )
+
+
+def test_unknown_title_and_missing_claim_fields() -> None:
+    assert _error(SIXTY_FORTY.replace("of title dbc", "of title dbd"))[:3] == (
+        "E0501",
+        "unknown payment title `dbd`",
+        "bad.policy:6:12",
+    )
+    no_fields = SIXTY_FORTY.replace("claim { trajectory: code?  role: Role? }", "")
+    assert _error(no_fields)[:3] == (
+        "E0716",
+        "split `sixty_forty` needs the claim field `trajectory`",
+        "bad.policy:5:1",
+    )
+
+
+def test_fmt_round_trips_a_split() -> None:
+    text = (
+        HEADER
+        + """split s "S" {
+  of title dbc
+  codes {"020109023"}
+  tariff EUR 1_000.00
+  roles main_treater, diagnostics, aftercare
+  costs main_treater EUR 200.00, diagnostics EUR 550.00, aftercare EUR 250.00
+  coordination fee EUR 75.00 to main_treater
+  discount 10% on diagnostics when claim.redone
+  network in network
+  source "001_158c496e59021edc.txt:1108"
+}
+"""
+    )
+    module = parse(text, "s.policy")
+    formatted = format_module(module)
+    assert parse(formatted, "s.policy") == module
+    assert format_module(parse(formatted, "s.policy")) == formatted
+    assert "  costs main_treater EUR 200.00, diagnostics EUR 550.00, aftercare EUR 250.00\n" in (
+        formatted
+    )
