@@ -82,8 +82,18 @@ class Policy:
     @property
     def interpreter(self) -> Interpreter:
         if self._interpreter is None:
+            self._load_reference_tables()
             self._interpreter = Interpreter(self.program, self._tables)
         return self._interpreter
+
+    def _load_reference_tables(self) -> None:
+        """Tables declared `from reference "..."` use the bundled rows unless a file was given."""
+        from policylang.data.nza import reference_table_path
+
+        for name, spec in self.program.tables.items():
+            if spec.reference is not None and name not in self._tables:
+                path = reference_table_path(spec.reference)
+                self._tables[name] = load_table(spec, path, self.program.enums)
 
     # ------------------------------------------------------------ claims
     def raw_claims(self, claims: ClaimsInput) -> Iterator[RawClaim]:

@@ -198,10 +198,13 @@ def _decl(w: _Writer, item: nodes.Decl) -> None:
             w.line(f"table {name} key {', '.join(key)} {{", 0, at)
             for field in fields:
                 w.line(_field(field), 1, field.span.start)
+            if item.valid_from is not None:
+                until = f" to {item.valid_to}" if item.valid_to else ""
+                w.line(f"valid from {item.valid_from}{until}", 1)
             for require in item.requires:
                 message = f" else {_quote(require.message)}" if require.message else ""
                 w.line(f"require {expr(require.condition)}{message}", 1, require.span.start)
-            w.line("}")
+            w.line("}" + (f" from reference {_quote(item.reference)}" if item.reference else ""))
             w.meta(meta, 1)
         case nodes.CodeSetDecl(name=name, codes=codes, meta=meta):
             w.line(f"codes {name} = {codeset(codes)}", 0, at)

@@ -346,6 +346,9 @@ class TableSpec:
     fields: tuple[FieldSpec, ...]
     citations: tuple[str, ...] = ()
     requirements: tuple[TableRequirement, ...] = ()
+    valid_from: str | None = None  # validity columns: rows hold per period (a temporal table)
+    valid_to: str | None = None
+    reference: str | None = None  # bundled rows (policylang/data) used when no file is given
     span: Span = _span()
 
     def field(self, name: str) -> FieldSpec | None:

@@ -236,8 +236,35 @@ def declare_types(state: CheckState) -> None:
                     item.span,
                     did_you_mean(key, names),
                 )
+        columns = {f.name: f for f in specs}
+        for column in (item.valid_from, item.valid_to):
+            if column is not None and (column not in columns or columns[column].type != "date"):
+                state.error(
+                    "E0610",
+                    f"validity column `{column}` of table `{item.name}` is not a date column",
+                    item.span,
+                    "declare it as `valid_from: date` (the end column may be optional: `date?`)",
+                )
+        if item.reference is not None:
+            from policylang.data.nza import REFERENCE_TABLES
+
+            if item.reference not in REFERENCE_TABLES:
+                state.error(
+                    "E0611",
+                    f"no bundled reference table `{item.reference}`",
+                    item.span,
+                    did_you_mean(item.reference, REFERENCE_TABLES)
+                    or "bundled: " + ", ".join(REFERENCE_TABLES),
+                )
         env.tables[item.name] = ir.TableSpec(
-            item.name, item.key, specs, tuple(c.text for c in item.meta.citations), span=item.span
+            item.name,
+            item.key,
+            specs,
+            tuple(c.text for c in item.meta.citations),
+            span=item.span,
+            valid_from=item.valid_from,
+            valid_to=item.valid_to,
+            reference=item.reference,
         )
 
     for item, _ in state.declarations(nodes.CodeSetDecl):

@@ -15,6 +15,7 @@ from typing import Any, assert_never
 
 from policylang import ir
 from policylang.errors import EvaluationError
+from policylang.io.tables import valid_row
 
 CENT = Decimal("0.01")
 Fn = Callable[["Env"], Any]
@@ -97,6 +98,10 @@ class Compiler:
             spec.citations[0] if spec.citations else None,
         )
 
+    def _temporal(self, table: str) -> bool:
+        spec = self.program.tables.get(table)
+        return spec is not None and spec.valid_from is not None
+
     def define(self, name: str) -> Fn:
         cached = self._defines.get(name)
         if cached is not None:
@@ -139,6 +144,21 @@ class Compiler:
                 return lambda env: self.param_value(spec, dt.date(int(year_fn(env)), 1, 1))
             case ir.DefineRef(name=name):
                 return self.define(name)
+            case ir.TableLookup(table=table, key=key_expr) if self._temporal(table):
+                key_fn = self._value(key_expr)
+                spec = self.program.tables[table]
+
+                def temporal_lookup(env: Env) -> Any:
+                    key = key_fn(env)
+                    row = valid_row(spec, _table(env, table).get(key, ()), _day(env, table))
+                    if row is None:
+                        raise EvaluationError(
+                            f"table `{table}` has no row with key `{key}` valid on {env.day}",
+                            table,
+                        )
+                    return row
+
+                return temporal_lookup
             case ir.TableLookup(table=table, key=key_expr):
                 key_fn = self._value(key_expr)
 
@@ -184,6 +204,17 @@ class Compiler:
                 if negated:
                     return lambda env: vf(env) not in codes
                 return lambda env: vf(env) in codes
+            case ir.InTable(value=value, table=table, negated=negated) if self._temporal(table):
+                vf = self.compile(value)
+                spec = self.program.tables[table]
+
+                def in_temporal(env: Env) -> bool:
+                    rows = _table(env, table).get(vf(env), ())
+                    return valid_row(spec, rows, _day(env, table)) is not None
+
+                if negated:
+                    return lambda env: not in_temporal(env)
+                return in_temporal
             case ir.InTable(value=value, table=table, negated=negated):
                 vf = self.compile(value)
                 if negated:
@@ -289,6 +320,7 @@ class Compiler:
         value_fn = self.compile(expr.value) if expr.value is not None else None
         where_fn = self.compile(expr.where) if expr.where is not None else None
         var, source = expr.var, expr.source
+        temporal = source not in ("claims", "lines") and self._temporal(source)
         zero: Any = 0 if expr.type in ("integer", "days") else Decimal(0)
 
         def rows(env: Env) -> Any:
@@ -296,6 +328,8 @@ class Compiler:
                 return env.claims
             if source == "lines":
                 return env.lines
+            if temporal:  # every row of every period
+                return [row for rows in _table(env, source).values() for row in rows]
             return _table(env, source).values()
 
         def aggregate(env: Env) -> Any:
@@ -325,6 +359,14 @@ class Compiler:
             return run.allocate(expr, env, total_fn, weight_fn, group_fn)
 
         return allocate
+
+
+def _day(env: Env, table: str) -> dt.date:
+    if env.day is None:
+        raise EvaluationError(
+            f"table `{table}` holds rows per period, and there is no date here", table
+        )
+    return env.day
 
 
 def _table(env: Env, name: str) -> dict[Any, dict[str, Any]]:

@@ -41,13 +41,33 @@ def _claim_row(program: ir.Program, number: int, given: dict[str, Any]) -> Claim
     return ClaimRow(number, claim_id, values, tuple(problems))
 
 
+_BUNDLED: dict[ir.TableSpec, dict[Any, Any]] = {}
+
+
+def _bundled(spec: ir.TableSpec, program: ir.Program) -> dict[Any, Any]:
+    """A bundled reference table (loaded once per process: tests share it read-only)."""
+    if spec not in _BUNDLED:
+        from policylang.data.nza import reference_table_path
+        from policylang.io.tables import load_table
+
+        _BUNDLED[spec] = load_table(spec, reference_table_path(spec.reference or ""), program.enums)
+    return _BUNDLED[spec]
+
+
 def run_test(program: ir.Program, test: ir.TestSpec) -> TestResult:
-    tables: dict[str, dict[Any, dict[str, Any]]] = {name: {} for name in program.tables}
+    tables: dict[str, dict[Any, Any]] = {name: {} for name in program.tables}
     for name, row in test.rows:
         spec = program.tables[name]
         key = tuple(row.get(k) for k in spec.key)
         full = {f.name: row.get(f.name, f.default) for f in spec.fields}
-        tables[name][key[0] if len(key) == 1 else key] = full
+        if spec.valid_from is not None:
+            tables[name].setdefault(key[0] if len(key) == 1 else key, []).append(full)
+        else:
+            tables[name][key[0] if len(key) == 1 else key] = full
+    given = {name for name, _ in test.rows}
+    for name, spec in program.tables.items():
+        if spec.reference is not None and name not in given:
+            tables[name] = _bundled(spec, program)
     claims = [_claim_row(program, i, c) for i, c in enumerate(test.claims, start=1)]
     interpreter = Interpreter(program, tables)
     _, decisions = interpreter.evaluate(claims)

@@ -68,6 +68,19 @@ def type_rows(
                 )
         key = tuple(row.get(k) for k in spec.key)
         key_value = key[0] if len(key) == 1 else key
+        if spec.valid_from is not None:
+            periods = table.setdefault(key_value, [])  # type: ignore[arg-type]
+            problem = _overlap(spec, row, periods)  # type: ignore[arg-type]
+            if problem:
+                diagnostics.append(
+                    Diagnostic(
+                        "E0606",
+                        f"table `{spec.name}` ({origin}) row {number}: key `{key_value}` {problem}",
+                    )
+                )
+                continue
+            periods.append(row)  # type: ignore[attr-defined]
+            continue
         if key_value in first_row:
             diagnostics.append(
                 Diagnostic(
@@ -83,7 +96,34 @@ def type_rows(
             break
     if diagnostics:
         raise InputError(diagnostics)
+    if spec.valid_from is not None:
+        for rows in table.values():
+            rows.sort(key=lambda r: r[spec.valid_from])  # type: ignore[attr-defined]
     return table
+
+
+def _overlap(spec: ir.TableSpec, row: dict[str, Any], earlier: list[dict[str, Any]]) -> str:
+    """Why `row`'s period overlaps an earlier row of the same key, or ""."""
+    assert spec.valid_from is not None
+    start = row[spec.valid_from]
+    end = row.get(spec.valid_to) if spec.valid_to else None
+    for other in earlier:
+        other_start = other[spec.valid_from]
+        other_end = other.get(spec.valid_to) if spec.valid_to else None
+        if (end is None or other_start <= end) and (other_end is None or start <= other_end):
+            return f"is valid twice: its period overlaps the one from {other_start}"
+    return ""
+
+
+def valid_row(spec: ir.TableSpec, rows: list[dict[str, Any]], day: Any) -> dict[str, Any] | None:
+    """The row of a temporal table's key that is valid on `day`, if any."""
+    start_column, end_column = spec.valid_from, spec.valid_to
+    for row in rows:
+        if row[start_column] <= day:
+            end = row.get(end_column) if end_column else None
+            if end is None or day <= end:
+                return row
+    return None
 
 
 def load_table(spec: ir.TableSpec, path: str | Path, enums: Mapping[str, ir.EnumSpec]) -> Table:

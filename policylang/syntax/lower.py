@@ -140,14 +140,29 @@ class _Lower(Transformer[Token, Any]):
 
     @v_args(meta=True)
     def table_decl(self, meta: Any, children: list[Any]) -> nodes.TableDecl:
+        validity = next(
+            (c[1:] for c in children if isinstance(c, tuple) and c[0] == "valid"), (None, None)
+        )
         return nodes.TableDecl(
             str(children[0]),
             tuple(str(n) for n in children[1]),
             self._fields(children[2:]),
             tuple(c for c in children if isinstance(c, nodes.TableRequire)),
             self._meta(children),
-            self._span(meta),
+            valid_from=validity[0],
+            valid_to=validity[1],
+            reference=next(
+                (c[1] for c in children if isinstance(c, tuple) and c[0] == "reference"), None
+            ),
+            span=self._span(meta),
         )
+
+    def table_validity(self, children: list[Any]) -> tuple[str, str | None, str | None]:
+        start, end = children
+        return ("valid", str(start), str(end) if end is not None else None)
+
+    def table_reference(self, children: list[Any]) -> tuple[str, str]:
+        return ("reference", self._string(children[0]))
 
     @v_args(meta=True)
     def table_require(self, meta: Any, children: list[Any]) -> nodes.TableRequire:

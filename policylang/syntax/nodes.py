@@ -297,6 +297,9 @@ class TableDecl:
     fields: tuple[FieldDecl, ...]
     requires: tuple[TableRequire, ...] = ()
     meta: Meta = Meta()
+    valid_from: str | None = None  # columns holding each row's validity period
+    valid_to: str | None = None
+    reference: str | None = None  # a bundled reference table used when no file is given
     span: Span = _span()
 
 
