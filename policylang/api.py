@@ -10,7 +10,7 @@ No command-line or terminal libraries are imported here.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -109,9 +109,14 @@ class Policy:
         typer = self.typer
         return (typer.type(raw) for raw in self.raw_claims(claims))
 
-    def check(self, claims: ClaimsInput) -> list[Decision]:
-        """One decision per claim, in input order."""
-        _, decisions = self.interpreter.evaluate(self.typed_claims(claims))
+    def check(
+        self, claims: ClaimsInput, progress: Callable[[int], None] | None = None
+    ) -> list[Decision]:
+        """One decision per claim, in input order. `progress(n)` is called as claims are read."""
+        typed = self.typed_claims(claims)
+        if progress is not None:
+            typed = _reporting(typed, progress)
+        _, decisions = self.interpreter.evaluate(typed)
         return decisions
 
     def settle(
@@ -182,6 +187,15 @@ class Policy:
         decisions = _mark_duplicates(rows, decisions)
         decisions = interpreter.cross_check(rows, decisions, index, steps)
         return Explanation(decisions[index], tuple(steps), rows[index].values)
+
+
+def _reporting(rows: Iterator[ClaimRow], progress: Callable[[int], None]) -> Iterator[ClaimRow]:
+    count = 0
+    for count, row in enumerate(rows, start=1):
+        if count % 10_000 == 0:
+            progress(count)
+        yield row
+    progress(count)
 
 
 def _text(value: Any) -> str | None:

@@ -9,6 +9,7 @@ every construct terminates (there are no loops or recursion in the language).
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from collections.abc import Callable
 from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal, InvalidOperation
 from typing import Any, assert_never
@@ -332,11 +333,28 @@ class Compiler:
                 return [row for rows in _table(env, source).values() for row in rows]
             return _table(env, source).values()
 
+        # `where c.location == loc.location and ...`: look the matching rows up in an index built
+        # once per row list, instead of scanning every claim for every party.
+        key_field, key_fn = _equality_key(expr.where, var, self.compile)
+        indexes: dict[int, tuple[Any, dict[Any, list[Any]]]] = {}
+
+        def candidates(env: Env) -> Any:
+            all_rows = rows(env)
+            if key_fn is None:
+                return all_rows
+            cached = indexes.get(id(all_rows))
+            if cached is None or cached[0] is not all_rows:
+                index: dict[Any, list[Any]] = defaultdict(list)
+                for row in all_rows:
+                    index[row.get(key_field)].append(row)
+                cached = indexes[id(all_rows)] = (all_rows, index)
+            return cached[1].get(key_fn(env), ())
+
         def aggregate(env: Env) -> Any:
             saved = env.locals.get(var)
             total = zero
             try:
-                for row in rows(env):
+                for row in candidates(env):
                     env.locals[var] = row
                     if where_fn is not None and not where_fn(env):
                         continue
@@ -359,6 +377,34 @@ class Compiler:
             return run.allocate(expr, env, total_fn, weight_fn, group_fn)
 
         return allocate
+
+
+def _equality_key(
+    where: ir.Expr | None, var: str, compile_: Callable[[ir.Expr], Fn]
+) -> tuple[str | None, Fn | None]:
+    """For a `where` that requires `var.FIELD == EXPR` (EXPR not using `var`), FIELD and EXPR."""
+    conjuncts: list[ir.Expr] = []
+    stack = [where] if where is not None else []
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ir.Logic) and node.op == "and":
+            stack += [node.left, node.right]
+        else:
+            conjuncts.append(node)
+    for node in conjuncts:
+        if not isinstance(node, ir.Compare) or node.op != "==":
+            continue
+        for side, other in ((node.left, node.right), (node.right, node.left)):
+            uses_var = any(isinstance(s, ir.Var) and s.name == var for s in ir.walk(other))
+            if (
+                isinstance(side, ir.FieldOf)
+                and isinstance(side.target, ir.Var)
+                and side.target.name == var
+                and not uses_var
+                and side.type not in ("money", "decimal", "integer", "percent")
+            ):
+                return side.name, compile_(other)
+    return None, None
 
 
 def _day(env: Env, table: str) -> dt.date:

@@ -254,7 +254,10 @@ def read_parquet(path: Path) -> Iterator[RawClaim]:
 
 def read_mappings(rows: Iterable[Mapping[str, Any]]) -> Iterator[RawClaim]:
     for number, row in enumerate(rows, start=1):
-        yield RawClaim(number, {str(k): _text(v) for k, v in row.items()})
+        yield RawClaim(
+            number,
+            {str(k): v if type(v) is str else _text(v) for k, v in row.items()},
+        )
 
 
 def detect_format(path: Path) -> str:
