@@ -1,0 +1,1 @@
+"""Analyses over a checked program: generated counterexamples (verify) and static overlap (lint)."""

@@ -1,0 +1,80 @@
+"""`policylang verify` finds the violation in every broken copy under tests/broken/, shrinks it
+to a minimal counterexample, and `policylang check` reproduces it from the written CSV files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import policylang
+from policylang.analysis.verify import verify
+from policylang.cli import app
+
+BROKEN = Path("tests/broken")
+
+# broken copy, invariant it breaks, claims in the minimal counterexample, what the violation says
+CASES = [
+    ("new_title_with_dbc", "new_title_not_with_dbc", 2, "by `meekijkconsult` and claim c2 by `dbc_zorgproduct`"),
+    ("two_ic_days", "one_ic_day_per_day", 2, "by `ic_middel` and claim c2 by `ic_middel`"),
+    ("dialysis_with_picu", "dialysis_not_with_nicu_picu", 3, "by `dialyse_toeslag` and claim c2 by `pediatrische_ic`"),
+    ("ic_weight_without_contract", "ic_weight_needs_contract", 1, "title ic_middel"),
+    ("seh_budget_and_production", "seh_budget_or_production", 2, "by `seh_bezoek_budget` and claim c2 by `seh_contact`"),
+    ("two_titles_one_code", "one_title_per_claim", 1, "claim c1 (error"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("case", "invariant", "size", "detail"), CASES)
+def test_verify_finds_and_check_reproduces(
+    case: str, invariant: str, size: int, detail: str, tmp_path: Path
+) -> None:
+    policy = policylang.load(BROKEN / case)
+    (result,) = verify(policy, examples=300, seed=0, out=tmp_path, only=[invariant])
+    assert not result.holds
+    assert len(result.claims) == size
+    assert result.violation is not None
+    assert detail in result.violation.violations[0].detail
+    # the written files reproduce it
+    claims_file, *tables = result.files
+    assert claims_file == tmp_path / f"{invariant}.claims.csv"
+    if tables:
+        policy = policy.with_tables({p.name.split(".")[-2]: p for p in tables})
+    _, found = policy.check_invariants(claims_file)
+    (again,) = [r for r in found if r.name == invariant]
+    assert not again.holds
+    assert again.violations == result.violation.violations
+
+
+def test_verify_is_reproducible_with_a_seed(tmp_path: Path) -> None:
+    policy = policylang.load(BROKEN / "two_ic_days")
+    first = verify(policy, examples=100, seed=7, out=tmp_path / "a")
+    second = verify(policy, examples=100, seed=7, out=tmp_path / "b")
+    assert [r.claims for r in first] == [r.claims for r in second]
+
+
+def test_verify_command_prints_the_reproducing_command(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app,
+        ["verify", str(BROKEN / "two_ic_days"), "--examples", "300", "--out", str(tmp_path)],
+    )
+    assert result.exit_code == 1
+    assert "invariant one_ic_day_per_day: VIOLATED" in result.stdout
+    assert (
+        f"reproduce: policylang check {BROKEN / 'two_ic_days'} --claims "
+        f"{tmp_path / 'one_ic_day_per_day.claims.csv'}" in result.stdout
+    )
+
+
+def test_an_intact_policy_holds(tmp_path: Path) -> None:
+    rules = tmp_path / "ok.policy"
+    rules.write_text(
+        'title a "A" { codes {"1"} funding production tariff free '
+        "not combinable with b on the same day }\n"
+        'title b "B" { codes {"2"} funding production tariff free '
+        "not combinable with a on the same day }\n"
+        'invariant ab "a and b never together" { no patient funded by both a and b on the same day }\n'
+    )
+    (result,) = verify(policylang.load(rules), examples=200, seed=0, out=tmp_path)
+    assert result.holds
+    assert result.files == ()
