@@ -23,7 +23,7 @@ DECISION_LOCAL = ("decision", "claim")
 
 
 def invariant_scope(state: CheckState, file: LoadedFile) -> object:
-    return state.scope(file, allow_claim=True).with_local(*DECISION_LOCAL)
+    return state.scope(file, allow_claim=True, allow_lines=True).with_local(*DECISION_LOCAL)
 
 
 def _resolve(

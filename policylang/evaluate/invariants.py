@@ -26,7 +26,7 @@ from policylang import ir
 from policylang.decision import Decision
 from policylang.errors import EvaluationError
 from policylang.evaluate.compile import Compiler, Env
-from policylang.evaluate.settle import decided_claims, settlement_year
+from policylang.evaluate.settle import decided_claims, settlement_year, settlements_read
 from policylang.io.claims import ClaimRow
 
 PAID = ("accepted", "adjusted")
@@ -72,6 +72,10 @@ def kind_of(spec: ir.InvariantSpec) -> str:
     return "claim set"
 
 
+def _reads_lines(expr: ir.Expr) -> bool:
+    return any(isinstance(e, ir.Aggregate) and e.source == "lines" for e in ir.walk(expr))
+
+
 def uses_decision(expr: ir.Expr) -> bool:
     return any(isinstance(e, ir.Var) and e.name == "decision" for e in ir.walk(expr))
 
@@ -84,12 +88,21 @@ def check_invariants(
     decisions: Sequence[Decision],
     year: int | None = None,
     only: Sequence[str] | None = None,
+    lines: list[dict[str, Any]] | None = None,
+    ran: set[str] | None = None,
 ) -> list[InvariantResult]:
-    """Every invariant (or those named in `only`), in declaration order."""
+    """Every invariant (or those named in `only`), in declaration order.
+
+    An invariant over settlement `lines` is evaluated by `settle` only (`lines` given), and only
+    when the settlements it reads have run."""
     claims = decided_claims(rows, decisions)
     results = []
     for spec in program.invariants.values():
         if only is not None and spec.name not in only:
+            continue
+        if _reads_lines(spec.expr) and (
+            lines is None or not settlements_read(spec.expr) <= (ran or set())
+        ):
             continue
         kind = kind_of(spec)
         if kind == "double funding":
@@ -97,7 +110,7 @@ def check_invariants(
         elif kind == "per claim":
             found = _per_claim(program, compiler, tables, rows, claims, spec)
         else:
-            found = _claim_set(program, compiler, tables, rows, claims, spec, year)
+            found = _claim_set(program, compiler, tables, rows, claims, spec, year, lines or [])
         found.sort(key=lambda v: (v.claims, v.detail))
         results.append(
             InvariantResult(
@@ -170,10 +183,12 @@ def _claim_set(
     claims: list[dict[str, Any]],
     spec: ir.InvariantSpec,
     year: int | None,
+    lines: list[dict[str, Any]],
 ) -> list[Violation]:
     settled = settlement_year(rows, year)
     day = dt.date(settled, 1, 1) if settled is not None else None
     env = Env(program, tables, day, None, claims)
+    env.lines = lines
     try:
         if bool(compiler.compile(spec.expr)(env)):
             return []

@@ -69,6 +69,14 @@ class Settlement:
     checks: tuple[CheckResult, ...]
     year: int | None
     invariants: tuple[Any, ...] = ()  # evaluate/invariants.py InvariantResult
+    ran: frozenset[str] = frozenset()  # the settlements that ran
+
+    def line_rows(self) -> list[dict[str, Any]]:
+        """The lines as rows for checks and invariants (`lines` in the language)."""
+        return [
+            {"settlement": x.settlement, "party": x.party, "item": x.item, "amount": x.amount}
+            for x in self.lines
+        ]
 
     @property
     def failed(self) -> bool:
@@ -284,15 +292,13 @@ def settle(
         run = SettlementRun(compiler, spec, env)
         env.settlement = run
         lines += run.run()
-    line_rows = [
-        {"settlement": x.settlement, "party": x.party, "item": x.item, "amount": x.amount}
-        for x in lines
-    ]
+    ran = {name for name in program.settlements if only is None or name in only}
+    line_rows = Settlement(tuple(lines), (), year).line_rows()
     checks = [
-        _run_check(program, compiler, tables, claims, line_rows, day, spec)
+        _run_check(program, compiler, tables, claims, line_rows, day, spec, ran)
         for spec in program.checks.values()
     ]
-    return Settlement(tuple(lines), tuple(checks), year)
+    return Settlement(tuple(lines), tuple(checks), year, ran=frozenset(ran))
 
 
 def _run_check(
@@ -303,10 +309,22 @@ def _run_check(
     lines: list[dict[str, Any]],
     day: dt.date | None,
     spec: ir.CheckSpec,
+    ran: set[str],
 ) -> CheckResult:
     env = Env(program, tables, day, None, claims)
     env.lines = lines
     env.context = {"year": day.year if day is not None else None}
+    not_run = sorted(settlements_read(spec.expr, spec.tolerance) - ran)
+    if not_run:
+        names = ", ".join(f"`{name}`" for name in not_run)
+        return CheckResult(
+            spec.name,
+            False,
+            f"not evaluated: settlement {names} was not run",
+            spec.warn_only,
+            spec.citation,
+            skipped=True,
+        )
     missing = sorted(_tables_used(spec) - tables.keys())
     if missing:
         needed = ", ".join(f"`{name}`" for name in missing)
@@ -336,6 +354,23 @@ def _run_check(
     except EvaluationError as error:
         return CheckResult(spec.name, False, error.message, spec.warn_only, spec.citation)
     return CheckResult(spec.name, holds, detail, spec.warn_only, spec.citation)
+
+
+def settlements_read(*exprs: ir.Expr | None) -> set[str]:
+    """The settlements whose lines an expression reads (`x.settlement == "NAME"` filters)."""
+    names: set[str] = set()
+    for expr in exprs:
+        for sub in ir.walk(expr) if expr is not None else ():
+            if isinstance(sub, ir.Compare) and sub.op == "==":
+                for side, other in ((sub.left, sub.right), (sub.right, sub.left)):
+                    if (
+                        isinstance(side, ir.FieldOf)
+                        and side.name == "settlement"
+                        and side.target.type == "line"
+                        and isinstance(other, ir.Const)
+                    ):
+                        names.add(str(other.value))
+    return names
 
 
 def _tables_used(spec: ir.CheckSpec) -> set[str]:
