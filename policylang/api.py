@@ -110,9 +110,18 @@ class Policy:
         return (typer.type(raw) for raw in self.raw_claims(claims))
 
     def check(
-        self, claims: ClaimsInput, progress: Callable[[int], None] | None = None
+        self,
+        claims: ClaimsInput,
+        progress: Callable[[int], None] | None = None,
+        engine: str = "interpret",
     ) -> list[Decision]:
-        """One decision per claim, in input order. `progress(n)` is called as claims are read."""
+        """One decision per claim, in input order. `progress(n)` is called as claims are read.
+        `engine`: interpret (the reference), batch (DuckDB) or auto (docs/architecture.md,
+        "Batch engine"); progress is reported by the interpreter only."""
+        if engine != "interpret":
+            from policylang.evaluate.batch.select import check as check_with
+
+            return check_with(self, claims, engine)
         typed = self.typed_claims(claims)
         if progress is not None:
             typed = _reporting(typed, progress)
@@ -141,7 +150,14 @@ class Policy:
         from policylang.evaluate.invariants import check_invariants
 
         invariants = check_invariants(
-            self.program, interpreter.compiler, self._tables, rows, decisions, result.year
+            self.program,
+            interpreter.compiler,
+            self._tables,
+            rows,
+            decisions,
+            result.year,
+            lines=result.line_rows(),
+            ran=set(result.ran),
         )
         return attrs.evolve(result, invariants=tuple(invariants))
 
