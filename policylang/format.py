@@ -144,6 +144,13 @@ class _Writer:
     def line(self, text: str, depth: int = 0, at: int | None = None) -> None:
         if at is not None:
             self.comments_before(at, depth)
+        if at is not None and self.comments:
+            # A comment after code on the same source line stays at the end of that line.
+            comment = self.comments[0]
+            source = comment.span.source
+            if source.line_col(comment.span.start)[0] == source.line_col(at)[0]:
+                self.comments.pop(0)
+                text += "  " + comment.text
         self.lines.append(INDENT * depth + text)
 
     def meta(self, meta: nodes.Meta, depth: int) -> None:

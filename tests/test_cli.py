@@ -194,7 +194,7 @@ def test_fmt_check_then_rewrite_then_clean(tmp_path: Path) -> None:
     policy.write_text('title t "T" { codes {"1"} tariff free }  # keep me\n')
     assert run("fmt", "--check", str(policy))[0] == 1
     assert run("fmt", str(policy))[0] == 0
-    assert policy.read_text() == 'title t "T" {\n  codes {"1"}\n  tariff free\n}\n# keep me\n'
+    assert policy.read_text() == 'title t "T" {  # keep me\n  codes {"1"}\n  tariff free\n}\n'
     assert run("fmt", "--check", str(policy))[0] == 0
 
 
@@ -227,3 +227,8 @@ def test_lint_reports_uncited_titles_and_overlaps(tmp_path: Path) -> None:
     assert "warning[L001]: payment title `b` cites no source" in err
     assert "warning[L002]: payment titles `a` and `b` can fund the same claim" in err
     assert "= note: shared codes: 3" in err
+
+
+def test_the_bundled_rule_files_are_formatted() -> None:
+    code, _, err = run("fmt", "--check", "rules/")
+    assert code == 0, err
