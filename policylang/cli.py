@@ -207,12 +207,46 @@ def check(
     table: TablesOpt = None,
     format: Annotated[str, typer.Option("--format", help="table, json, jsonl or csv.")] = "table",
     output: Annotated[Path | None, typer.Option("--output", help="Write decisions here.")] = None,
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine", help="interpret, batch (DuckDB) or auto (docs/architecture.md)."
+        ),
+    ] = "interpret",
 ) -> None:
     """Evaluate every claim: one decision per claim, with reasons and citations."""
     if format not in ("table", "json", "jsonl", "csv"):
         err.print(f"error: unknown --format `{escape(format)}`; use table, json, jsonl or csv")
         raise typer.Exit(2)
+    if engine not in ("interpret", "batch", "auto"):
+        err.print(f"error: unknown --engine `{escape(engine)}`; use interpret, batch or auto")
+        raise typer.Exit(2)
     policy = _policy(rules, table)
+    if engine != "interpret":
+        from policylang.evaluate.batch import UnsupportedInBatch
+        from policylang.evaluate.batch.command import batch_check
+
+        try:
+            outcome = batch_check(policy, claims, engine, format, output)
+        except UnsupportedInBatch as error:
+            err.print(f"error: {escape(str(error))}; use --engine interpret or auto")
+            raise typer.Exit(2) from error
+        except PolicyError as error:
+            _fail(error)
+        for note in outcome.notes:
+            err.print(escape(note))
+        if outcome.summary is not None:  # streamed by the batch engine
+            err.print(_summary_text(outcome.summary))
+            by_status = outcome.summary.by_status
+            raise typer.Exit(1 if by_status["rejected"] or by_status["error"] else 0)
+        if outcome.decisions is not None:
+            _write_decisions(outcome.decisions, format, output, outcome.invariants)
+            _print_invariants(outcome.invariants)
+            if any(d.status in ("rejected", "error") for d in outcome.decisions) or any(
+                not i.holds for i in outcome.invariants
+            ):
+                raise typer.Exit(1)
+            return
     try:
         decisions, invariants = policy.check_invariants(claims)
     except PolicyError as error:

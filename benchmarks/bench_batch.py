@@ -1,0 +1,268 @@
+"""Benchmark: the batch engine (DuckDB) against the interpreter and hand-written DuckDB SQL.
+
+    PYTHONPATH=. python benchmarks/bench_batch.py --claims 1000000 --repeats 3
+    PYTHONPATH=. python benchmarks/bench_batch.py --claims 10000000 --repeats 1 --no-interpreter
+
+Generates `--claims` claims deterministically (seed 2025) as Parquet with text columns (a raw
+extract: codes keep their zeros): real 2025 zorgproduct codes from
+policylang/data/nza/zorgproducten_2025.csv and the codes of the titles of
+benchmarks/bench_rules.policy (meekijkconsult, IC days, dialysis add-on), patients shared so
+exclusions and requirements trigger, a few broken rows. Then, each engine in its own process
+(whole-process wall time: import, load rules, evaluate, write JSON Lines; peak RSS from wait4):
+
+  batch        policylang check --engine batch --format jsonl --output FILE
+  handwritten  the same rules written by hand as one DuckDB SQL script (HANDWRITTEN below)
+  interpreter  policylang check --engine interpret on the first 100,000 claims, extrapolated
+
+and `rules/` (the real rule files) with the batch engine. Prints medians and the ratio
+batch / handwritten, and writes the table to docs/performance-batch.md with --write-doc.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+POLICY = ROOT / "benchmarks" / "bench_rules.policy"
+SUBSET = 100_000
+
+
+def zorgproducten() -> list[str]:
+    path = ROOT / "policylang" / "data" / "nza" / "zorgproducten_2025.csv"
+    with path.open(encoding="utf-8") as handle:
+        return [row["zorgproductcode"] for row in csv.DictReader(handle)]
+
+
+def generate(path: Path, count: int, seed: int = 2025) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = random.Random(seed)
+    dbc = zorgproducten()
+    titles = ["PB0001", "190153", "190154", "190155", "190156"]
+    writer = None
+    chunk = 500_000
+    for start in range(0, count, chunk):
+        n = min(chunk, count - start)
+        cols: dict[str, list[str | None]] = {
+            k: []
+            for k in (
+                "claim_id",
+                "provider",
+                "insurer",
+                "patient",
+                "code",
+                "start_date",
+                "end_date",
+                "quantity",
+                "amount",
+                "referrer",
+                "ic_contract",
+            )
+        }
+        for i in range(start, start + n):
+            title = rng.random() < 0.2
+            code = rng.choice(titles) if title else rng.choice(dbc)
+            day = 1 + rng.randrange(365)
+            year = 2025 if rng.random() < 0.7 else 2026
+            date = f"{year}-{1 + (day - 1) // 31 % 12:02d}-{1 + (day - 1) % 28:02d}"
+            amount = (
+                f"{rng.choice([60, 62.5, 75, 1900, 2000, 2100, 450, 500]):.2f}"
+                if title
+                else f"{rng.randrange(10_000, 500_000) / 100:.2f}"
+            )
+            if rng.random() < 0.001:
+                amount = amount.replace(".", ",")
+            cols["claim_id"].append(f"C{i:09d}")
+            cols["provider"].append(f"0{rng.randrange(6010000, 6099999)}")
+            cols["insurer"].append(rng.choice(["3311", "7029", "3343", "0101"]))
+            cols["patient"].append(f"P{rng.randrange(max(1, count // 4)):08d}")
+            cols["code"].append(code)
+            cols["start_date"].append(date)
+            cols["end_date"].append(None)
+            cols["quantity"].append("1" if rng.random() < 0.95 else "2")
+            cols["amount"].append(amount)
+            cols["referrer"].append(
+                rng.choice(["huisarts", "wijkverpleging", "specialist", None])
+                if code == "PB0001"
+                else None
+            )
+            cols["ic_contract"].append(rng.choice(["true", "true", "false", None]))
+        table = pa.table({k: pa.array(v, pa.string()) for k, v in cols.items()})
+        if writer is None:
+            writer = pq.ParquetWriter(path, table.schema)
+        writer.write_table(table)
+    assert writer is not None
+    writer.close()
+
+
+# The rules of bench_rules.policy by hand: typing as io/claims.py, phase 1, the exclusion and the
+# requirement, one JSON line per claim. Written for speed, as a data engineer would.
+HANDWRITTEN = r"""
+SET preserve_insertion_order = true;
+CREATE TEMP TABLE t AS
+WITH raw AS (SELECT file_row_number + 1 AS rn, * FROM read_parquet('{input}', file_row_number = true)),
+x AS (
+  SELECT rn, trim(claim_id) AS cid, trim(patient) AS patient, trim(code) AS code,
+    TRY_CAST(trim(start_date) AS DATE) AS sd,
+    coalesce(TRY_CAST(trim(end_date) AS DATE), TRY_CAST(trim(start_date) AS DATE)) AS ed,
+    CASE WHEN quantity IS NULL OR trim(quantity) = '' THEN 1 ELSE TRY_CAST(trim(quantity) AS BIGINT) END AS q,
+    CASE WHEN regexp_full_match(trim(amount), '-?[0-9]+(\.[0-9]{1,2})?') THEN CAST(trim(amount) AS DECIMAL(18,2)) END AS amt,
+    trim(amount) AS amount_text, trim(referrer) AS referrer,
+    CASE lower(trim(ic_contract)) WHEN 'false' THEN FALSE ELSE TRUE END AS icc
+  FROM raw),
+y AS (SELECT *,
+    CASE WHEN amt IS NULL THEN 'E' WHEN code = 'PB0001' THEN 'meekijkconsult'
+         WHEN code IN ('190153', '190154', '190155') THEN 'ic_day'
+         WHEN code = '190156' THEN 'dialysis_addon'
+         WHEN length(code) = 9 AND code BETWEEN '010501001' AND '998418082' THEN 'dbc_zorgproduct' END AS title
+  FROM x),
+z AS (SELECT *,
+    CASE WHEN title = 'meekijkconsult' AND sd >= DATE '2026-01-01' THEN 62.50
+         WHEN title = 'meekijkconsult' THEN 60.00 WHEN title = 'ic_day' THEN 2000.00
+         WHEN title = 'dialysis_addon' THEN 450.00 END AS tariff
+  FROM y)
+SELECT rn, cid, patient, sd, ed, title, amt, amount_text, q, tariff,
+  CASE WHEN title = 'E' THEN 'error' WHEN title IS NULL THEN 'nocode'
+       WHEN title = 'meekijkconsult' AND sd < DATE '2025-01-01' THEN 'invalid'
+       WHEN title = 'meekijkconsult' AND coalesce(referrer NOT IN ('huisarts', 'wijkverpleging'), TRUE) THEN 'ineligible'
+       WHEN title = 'ic_day' AND NOT icc AND code <> '190153' THEN 'rule_reject'
+       WHEN title = 'dbc_zorgproduct' THEN 'accepted'
+       WHEN title = 'dialysis_addon' THEN CASE WHEN tariff * q = amt THEN 'accepted' ELSE 'adjusted' END
+       ELSE CASE WHEN least(amt, tariff * q) = amt THEN 'accepted' ELSE 'adjusted' END END AS status,
+  CASE WHEN title = 'dbc_zorgproduct' THEN amt WHEN title = 'dialysis_addon' THEN tariff * q
+       ELSE least(amt, tariff * q) END AS payable
+FROM z;
+UPDATE t SET status = 'excluded' FROM (
+  SELECT a.rn FROM t a JOIN t b ON a.patient = b.patient AND b.title = 'dbc_zorgproduct'
+  WHERE a.title = 'meekijkconsult' AND a.status IN ('accepted', 'adjusted') AND b.status IN ('accepted', 'adjusted')
+    AND a.rn <> b.rn AND date_diff('day', least(a.ed, b.ed), greatest(a.sd, b.sd)) <= 0
+  GROUP BY a.rn) h WHERE t.rn = h.rn;
+UPDATE t SET status = 'required' FROM (
+  SELECT a.rn FROM t a WHERE a.title = 'dialysis_addon' AND a.status IN ('accepted', 'adjusted')
+    AND NOT EXISTS (SELECT 1 FROM t b WHERE b.patient = a.patient AND b.title = 'ic_day'
+      AND b.status IN ('accepted', 'adjusted') AND b.rn <> a.rn
+      AND date_diff('day', least(a.ed, b.ed), greatest(a.sd, b.sd)) <= 0)) h WHERE t.rn = h.rn;
+COPY (SELECT '{{"claim_id": "' || cid || '", "status": "' ||
+  CASE WHEN status IN ('accepted', 'adjusted', 'error') THEN status ELSE 'rejected' END ||
+  '", "payable": "' || CASE WHEN status IN ('accepted', 'adjusted') THEN CAST(CAST(payable AS DECIMAL(18,2)) AS VARCHAR) ELSE '0.00' END ||
+  '", "claimed": ' || coalesce('"' || CAST(amt AS VARCHAR) || '"', 'null') ||
+  ', "title": ' || CASE WHEN status IN ('accepted', 'adjusted', 'excluded', 'required', 'rule_reject') THEN '"' || title || '"' ELSE 'null' END ||
+  ', "reasons": [' || CASE status
+     WHEN 'error' THEN '{{"rule": "amount", "message": "field `amount`: `' || amount_text || '` is not an amount"}}'
+     WHEN 'nocode' THEN '{{"rule": "payment_title", "message": "no payment title for code"}}'
+     WHEN 'excluded' THEN '{{"rule": "' || title || '", "message": "double funding"}}'
+     WHEN 'required' THEN '{{"rule": "' || title || '", "message": "requires ic_day"}}'
+     ELSE '{{"rule": "' || coalesce(title, '') || '", "message": "funded as ' || coalesce(title, '') || '"}}' END || ']}}'
+  FROM t ORDER BY rn) TO '{output}' (FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\x01');
+"""
+
+
+def run_process(args: list[str]) -> tuple[float, int]:
+    """Whole-process wall seconds and peak RSS (MB) of one child process."""
+    start = time.perf_counter()
+    process = subprocess.Popen(
+        args,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    stderr = process.stderr.read().decode() if process.stderr else ""
+    if os.waitstatus_to_exitcode(status) not in (0, 1):
+        raise RuntimeError(f"{args} failed: {stderr}")
+    return wall, usage.ru_maxrss // 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--claims", type=int, default=1_000_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--no-interpreter", action="store_true")
+    parser.add_argument("--write-doc", action="store_true")
+    options = parser.parse_args()
+    python = sys.executable
+    with tempfile.TemporaryDirectory() as directory:
+        work = Path(directory)
+        claims, subset = work / "claims.parquet", work / "subset.parquet"
+        started = time.perf_counter()
+        generate(claims, options.claims)
+        print(f"generated {options.claims:,} claims in {time.perf_counter() - started:.1f} s")
+        import pyarrow.parquet as pq
+
+        pq.write_table(pq.read_table(claims).slice(0, SUBSET), subset)
+        script = work / "handwritten.py"
+        script.write_text(
+            "import duckdb, sys\ncon = duckdb.connect()\n"
+            f"con.execute({HANDWRITTEN.replace('{input}', str(claims)).replace('{output}', str(work / 'hand.jsonl')).replace('{{', '{').replace('}}', '}')!r})\n",
+            encoding="utf-8",
+        )
+        check = [python, "-m", "policylang.cli", "check", "--format", "jsonl"]
+        engines = {
+            "batch": [
+                *check,
+                str(POLICY),
+                "--claims",
+                str(claims),
+                "--engine",
+                "batch",
+                "--output",
+                str(work / "batch.jsonl"),
+            ],
+            "handwritten": [python, str(script)],
+            "batch rules/": [
+                *check,
+                "rules/",
+                "--claims",
+                str(claims),
+                "--engine",
+                "batch",
+                "--output",
+                str(work / "rules.jsonl"),
+            ],
+        }
+        if not options.no_interpreter:
+            engines[f"interpreter (100k, x{options.claims / SUBSET:g})"] = [
+                *check,
+                str(POLICY),
+                "--claims",
+                str(subset),
+                "--output",
+                str(work / "i.jsonl"),
+            ]
+        results: dict[str, list[tuple[float, int]]] = {name: [] for name in engines}
+        for _ in range(options.repeats):
+            for name, args in engines.items():  # interleaved, so drift hits every engine
+                results[name].append(run_process(args))
+        lines = (work / "batch.jsonl").read_text().count("\n")
+        assert lines == options.claims, (lines, options.claims)
+        rows = []
+        for name, runs in results.items():
+            wall = statistics.median(w for w, _ in runs)
+            rss = max(r for _, r in runs)
+            if name.startswith("interpreter"):
+                wall *= options.claims / SUBSET
+            rows.append((name, wall, options.claims / wall, rss))
+        hand = next(w for n, w, _, _ in rows if n == "handwritten")
+        batch = next(w for n, w, _, _ in rows if n == "batch")
+        table = ["| engine | wall s (median) | claims/s | peak RSS MB |", "|---|---:|---:|---:|"]
+        table += [f"| {n} | {w:.2f} | {c:,.0f} | {r} |" for n, w, c, r in rows]
+        table.append(f"\nratio batch / handwritten: {batch / hand:.2f}")
+        print("\n".join(table))
+        if options.write_doc:
+            print("(copy the table into docs/performance-batch.md)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,404 @@
+"""Run a compiled policy on DuckDB: read the claims, decide, cross-check, write.
+
+DuckDB reads CSV and Parquet itself (every column as text, typed by the compiled SQL exactly as
+io/claims.py types it), keeps money in DECIMAL, and spills to disk when a claim set does not fit
+in memory. Decisions leave as JSON Lines text built in SQL, so `write_jsonl` streams them to a
+file without holding them in Python.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from policylang import ir
+from policylang.decision import STATUSES, Decision, Reason, Summary
+from policylang.evaluate.batch import cross
+from policylang.evaluate.batch.errors import UnsupportedInBatch
+from policylang.evaluate.batch.plan import Planner
+from policylang.evaluate.batch.sqltext import jconst, jdyn, quote
+
+FALLBACK = "batch-fallback: "
+PLAIN_TYPES = ("VARCHAR", "DATE", "BOOLEAN", "BIGINT", "INTEGER", "SMALLINT", "TINYINT", '"NULL"')
+ARROW_TYPES = {
+    "money": "decimal128(18, 2)",
+    "decimal": "decimal128(38, 12)",
+    "percent": "decimal128(38, 12)",
+}
+
+
+KNOWN = {
+    ir.Program: {
+        "name",
+        "citations",
+        "files",
+        "claim_fields",
+        "enums",
+        "tables",
+        "params",
+        "defines",
+        "titles",
+        "rules",
+        "settlements",
+        "checks",
+        "invariants",
+        "tests",
+        "splits",
+    },
+    ir.TitleSpec: {
+        "name",
+        "label",
+        "codes",
+        "validity",
+        "funding",
+        "eligibility",
+        "tariff_kind",
+        "tariff",
+        "exclusions",
+        "requirements",
+        "citation",
+        "rules",
+        "span",
+    },
+    ir.RuleSpec: {
+        "name",
+        "titles",
+        "exception_to",
+        "when",
+        "when_text",
+        "outcome",
+        "pay",
+        "because",
+        "citation",
+        "span",
+    },
+}
+
+
+def _newer(spec: Any) -> list[str]:
+    """Declarations with a part this compiler does not know: the language grew since."""
+    known = KNOWN[type(spec)]
+    return [
+        f"`{field.name}` of {type(spec).__name__} `{getattr(spec, 'name', '')}`"
+        for field in attrs.fields(type(spec))
+        if field.name not in known and getattr(spec, field.name) not in (None, (), {}, "", False)
+    ]
+
+
+def check_supported(program: ir.Program, tables: Mapping[str, Any] | None = None) -> None:
+    """Raise UnsupportedInBatch naming every construct the compiler cannot translate."""
+    names = {name: f"tbl_{name}" for name in (tables or {})}
+    problems = _newer(program)
+    for spec in [*program.titles.values(), *program.rules.values()]:
+        problems += _newer(spec)
+    for title in program.titles.values():
+        if title.tariff_kind not in ("maximum", "fixed", "free"):
+            problems.append(f"the tariff kind `{title.tariff_kind}` of `{title.name}`")
+    for rule in program.rules.values():
+        if rule.outcome not in ("pay", "reject", "accept"):
+            problems.append(f"the rule outcome `{rule.outcome}` of `{rule.name}`")
+    if problems:
+        raise UnsupportedInBatch(problems)
+    Planner(program, names, {}).build("SELECT 1 AS _row")
+
+
+class BatchEngine:
+    """A policy compiled for DuckDB; `run` decides a claims file, the rest reads the result."""
+
+    def __init__(
+        self,
+        program: ir.Program,
+        tables: Mapping[str, Mapping[Any, Mapping[str, Any]]] | None = None,
+        threads: int | None = None,
+        memory_limit: str | None = None,
+    ) -> None:
+        import duckdb
+
+        check_supported(program, tables)
+        self.program = program
+        self.tables = dict(tables or {})
+        self.con = duckdb.connect(config={"preserve_insertion_order": True})
+        if threads:
+            self.con.execute(f"SET threads = {int(threads)}")
+        if memory_limit:
+            self.con.execute(f"SET memory_limit = {quote(memory_limit)}")
+        self.con.execute(
+            f"SET temp_directory = {quote(tempfile.gettempdir() + '/policylang-duckdb')}"
+        )
+        self._register_tables()
+
+    # ------------------------------------------------------------ inputs
+    def _register_tables(self) -> None:
+        import pyarrow as pa
+
+        for name, rows in self.tables.items():
+            spec = self.program.tables[name]
+            arrays = {}
+            for field in spec.fields:
+                values = [row.get(field.name) for row in rows.values()]
+                arrow_type = _arrow_type(field.type)
+                try:
+                    arrays[field.name] = pa.array(values, type=arrow_type)
+                except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
+                    raise UnsupportedInBatch(
+                        [
+                            f"a value of `{name}.{field.name}` that DECIMAL(38,12) cannot hold exactly: {error}"
+                        ]
+                    ) from error
+            self.con.register(f"tbl_{name}", pa.table(arrays) if arrays else pa.table({}))
+
+    def _source(self, claims: Any) -> tuple[str, dict[str, str]]:
+        """A SELECT giving `_row` and one `r_<field>` column per claim field, and raw types."""
+        fields = [f.name for f in self.program.claim_fields]
+        if isinstance(claims, str | os.PathLike):
+            path = Path(claims)
+            from policylang.io.claims import detect_format
+
+            if not path.is_file():
+                from policylang.errors import InputError
+
+                raise InputError.single("E0804", f"claims file `{path}` does not exist")
+            kind = detect_format(path)
+            if kind == "parquet":
+                return self._parquet(path, fields)
+            if kind == "csv":
+                return self._csv(path, fields)
+            raise UnsupportedInBatch(
+                [f"claims in {kind} format (the batch engine reads CSV and Parquet)"]
+            )
+        return self._rows(claims, fields)
+
+    def _select(self, relation: str, row: str, present: dict[str, str], fields: list[str]) -> str:
+        columns = [f"{row} AS _row"]
+        for name in fields:
+            column = present.get(name)
+            columns.append(
+                f'{column} AS "r_{name}"' if column else f'CAST(NULL AS VARCHAR) AS "r_{name}"'
+            )
+        return f"SELECT {', '.join(columns)} FROM {relation}"
+
+    def _parquet(self, path: Path, fields: list[str]) -> tuple[str, dict[str, str]]:
+        relation = f"read_parquet({quote(str(path))}, file_row_number = true)"
+        try:
+            schema = self.con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
+        except Exception as error:
+            from policylang.errors import InputError
+
+            raise InputError.single("E0803", f"cannot read `{path}` as Parquet: {error}") from error
+        types = {name: type_ for name, type_, *_ in schema}
+        present, raw_types = {}, {}
+        for name in fields:
+            if name not in types:
+                continue
+            type_ = types[name]
+            if not (type_ in PLAIN_TYPES or type_.startswith("DECIMAL")):
+                raise UnsupportedInBatch(
+                    [
+                        f"the Parquet column `{name}` of type {type_} (its text form differs from the interpreter's)"
+                    ]
+                )
+            present[name] = f'"{name}"'
+            raw_types[name] = type_
+        return self._select(relation, "file_row_number + 1", present, fields), raw_types
+
+    def _csv(self, path: Path, fields: list[str]) -> tuple[str, dict[str, str]]:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            try:
+                header = [h.strip() for h in next(csv.reader(handle))]
+            except StopIteration:
+                header = []
+            except (csv.Error, UnicodeDecodeError) as error:
+                from policylang.errors import InputError
+
+                raise InputError.single("E0803", f"cannot read `{path}`: {error}") from error
+        if not header:
+            return "SELECT CAST(NULL AS BIGINT) AS _row WHERE FALSE", {}
+        if len(set(header)) != len(header):
+            raise UnsupportedInBatch(["a CSV header that names a column twice"])
+        columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(header))) + "}"
+        try:
+            self.con.execute(
+                f"CREATE OR REPLACE TEMP TABLE raw AS SELECT * FROM read_csv({quote(str(path))}, "
+                f"columns = {columns}, header = true, auto_detect = false, delim = ',', "
+                "quote = '\"', escape = '\"', strict_mode = true, null_padding = false, "
+                "encoding = 'utf-8')"
+            )
+        except Exception as error:
+            raise UnsupportedInBatch(
+                [f"a CSV row the interpreter reports as broken ({str(error).splitlines()[0]})"]
+            ) from error
+        present = {name: f"c{header.index(name)}" for name in fields if name in header}
+        return self._select("raw", "rowid + 1", present, fields), {}
+
+    def _rows(
+        self, rows: Iterable[Mapping[str, Any]], fields: list[str]
+    ) -> tuple[str, dict[str, str]]:
+        import pyarrow as pa
+
+        from policylang.io.claims import _text
+
+        records = list(rows)
+        keys = list(dict.fromkeys(str(k) for r in records for k in r))
+        data = {k: [_text(r.get(k)) for r in records] for k in keys}
+        self.con.register("given", pa.table({k: pa.array(v, pa.string()) for k, v in data.items()}))
+        self.con.execute("CREATE OR REPLACE TEMP TABLE raw AS SELECT * FROM given")
+        present = {name: f'"{name}"' for name in fields if name in keys}
+        return self._select("raw", "rowid + 1", present, fields), {}
+
+    # ------------------------------------------------------------ evaluation
+    def run(self, claims: Any) -> BatchEngine:
+        """Decide every claim into the table `d` (phase 1, duplicates, phase 2)."""
+        source, raw_types = self._source(claims)
+        phase1 = Planner(self.program, {n: f"tbl_{n}" for n in self.tables}, raw_types).build(
+            source
+        )
+        order = " ORDER BY _row" if phase1.has_joins else ""
+        self._execute(f"CREATE OR REPLACE TEMP TABLE d AS SELECT * FROM ({phase1.sql}){order}")
+        self._apply(cross.duplicates())
+        if self.program.splits:
+            split = self.con.execute(
+                f"SELECT min(_cid) FROM d WHERE _split AND status IN {cross.PAID}"
+            ).fetchone()
+            if split and split[0] is not None:
+                raise UnsupportedInBatch(
+                    [f"claims of a network trajectory that a `split` divides (claim {split[0]})"]
+                )
+        exclusions = cross.exclusions(self.program)
+        if exclusions:
+            self._apply(exclusions)
+        requirements = cross.requirements(self.program)
+        while requirements and self._apply(requirements):
+            pass
+        return self
+
+    def _execute(self, sql: str) -> Any:
+        import duckdb
+
+        try:
+            return self.con.execute(sql)
+        except duckdb.Error as error:
+            text = str(error)
+            if FALLBACK in text:
+                what = text.split(FALLBACK, 1)[1].splitlines()[0]
+                raise UnsupportedInBatch([f"a claim with {what}"]) from error
+            if isinstance(error, duckdb.OutOfRangeException | duckdb.ConversionException):
+                raise UnsupportedInBatch(
+                    [f"a value out of the SQL range ({text.splitlines()[0]})"]
+                ) from error
+            raise
+
+    def _apply(self, changes: str) -> int:
+        self._execute(f"CREATE OR REPLACE TEMP TABLE changes AS {changes}")
+        count = self.con.execute("SELECT count(*) FROM changes").fetchone()[0]  # type: ignore[index]
+        if count:
+            self._execute(
+                "UPDATE d SET status = c.status, payable = CAST(0 AS DECIMAL(18,2)), "
+                "reasons = c.reasons, title = CASE WHEN c.untitled THEN NULL ELSE d.title END, "
+                "funding = CASE WHEN c.untitled THEN NULL ELSE d.funding END "
+                "FROM changes AS c WHERE d._row = c._row"
+            )
+        return int(count)
+
+    # ------------------------------------------------------------ results
+    def line_sql(self) -> str:
+        def text(column: str) -> str:
+            names = [n for n in self.program.titles] + [
+                t.funding for t in self.program.titles.values()
+            ]
+            safe = all(jconst(n) == n for n in names)
+            value = column if safe else jdyn(column)
+            return f"coalesce('\"' || {value} || '\"', 'null')"
+
+        return (
+            '\'{"claim_id": "\' || ' + jdyn("_cid") + ' || \'", "status": "\' || status || '
+            '\'", "payable": "\' || CAST(payable AS VARCHAR) || \'", "claimed": \' || '
+            "coalesce('\"' || CAST(claimed AS VARCHAR) || '\"', 'null') || ', \"title\": ' || "
+            + text("title")
+            + " || ', \"funding\": ' || "
+            + text("funding")
+            + " || ', \"reasons\": [' || reasons || ']}'"
+        )
+
+    def lines(self, batch_size: int = 65536) -> Iterator[tuple[int, str]]:
+        cursor = self.con.execute(f"SELECT _row, {self.line_sql()} FROM d ORDER BY _row")
+        while True:
+            chunk = cursor.fetchmany(batch_size)
+            if not chunk:
+                return
+            yield from chunk
+
+    def decisions(self) -> list[Decision]:
+        return [decision_from_json(json.loads(line), row) for row, line in self.lines()]
+
+    def write_jsonl(self, path: str | os.PathLike[str]) -> None:
+        """Stream the decisions to a JSON Lines file, as `json.dumps(d.to_json())` per line."""
+        self._execute(
+            f"COPY (SELECT {self.line_sql()} FROM d ORDER BY _row) TO {quote(str(path))} "
+            "(FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\x01')"
+        )
+
+    def summary(self) -> Summary:
+        rows = self.con.execute(
+            "SELECT status, count(*), sum(claimed), sum(payable) FROM d GROUP BY status"
+        ).fetchall()
+        by_status = {s: 0 for s in STATUSES}
+        claimed, payable, total = Decimal(0), Decimal(0), 0
+        for status, count, claimed_sum, payable_sum in rows:
+            by_status[status] = count
+            total += count
+            claimed += claimed_sum or 0
+            payable += payable_sum or 0
+        return Summary(total, by_status, claimed, payable)
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def decision_from_json(data: dict[str, Any], row: int = 0) -> Decision:
+    return Decision(
+        data["claim_id"],
+        data["status"],
+        Decimal(data["payable"]),
+        Decimal(data["claimed"]) if data["claimed"] is not None else None,
+        data["title"],
+        data["funding"],
+        tuple(Reason(r["rule"], r["message"], r["source"]) for r in data["reasons"]),
+        row,
+    )
+
+
+def _arrow_type(type_: str) -> Any:
+    import pyarrow as pa
+
+    if type_ == "money":
+        return pa.decimal128(18, 2)
+    if type_ in ("decimal", "percent"):
+        return pa.decimal128(38, 12)
+    if type_ in ("integer", "days"):
+        return pa.int64()
+    if type_ == "date":
+        return pa.date32()
+    if type_ == "bool":
+        return pa.bool_()
+    return pa.string()
+
+
+def check_batch(
+    program: ir.Program,
+    tables: Mapping[str, Mapping[Any, Mapping[str, Any]]] | None,
+    claims: Any,
+) -> list[Decision]:
+    """Decide claims with the batch engine; the decisions the interpreter would give."""
+    engine = BatchEngine(program, tables)
+    try:
+        return engine.run(claims).decisions()
+    finally:
+        engine.close()

@@ -1,0 +1,633 @@
+"""Compile a checked program to the SQL of phase 1: typing and the per-claim decision.
+
+The query is a chain of projections over the input, one stage per step of the interpreter's
+`decide`, so a reader can put the two side by side:
+
+  typed     every field parsed from its text as io/claims.py does, problems as reasons
+  elig      per payment title: not valid (I), the first failed condition (F), a failure (E), ok (O)
+  dispatch  the outcome before pricing: no title, none valid, failure, rejected, conflict, title
+  tariff    the chosen title's tariff, the payable amount before rules, the tariff reason
+  rules     which rules apply, the exceptions that beat them, the winner
+  final     status, payable, claimed, title, funding and the reasons as JSON text
+
+Per-title columns are guarded by the claim's candidate titles (`_k`), so each row evaluates only
+the conditions of the titles its code selects, as the interpreter does.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import defaultdict
+
+import attrs
+
+from policylang import ir
+from policylang.evaluate.batch.errors import UnsupportedInBatch
+from policylang.evaluate.batch.expr import (
+    ExprCompiler,
+    S,
+    col,
+    first_error,
+    in_codes,
+    period_test,
+    truthy,
+)
+from policylang.evaluate.batch.sqltext import (
+    Msg,
+    date_text,
+    literal,
+    money_text,
+    quote,
+    reason,
+    ws_literal,
+)
+
+MAX_COMBINATIONS = 512
+DIGIT = r"\p{Nd}"
+AMOUNT = rf"-?{DIGIT}+(\.{DIGIT}{{1,2}})?"
+COMMA_AMOUNT = rf"-?{DIGIT}+,{DIGIT}{{1,2}}"
+DECIMAL = rf"-?{DIGIT}+(\.{DIGIT}+)?"
+INTEGER = rf"-?{DIGIT}+"
+NEGATIVE_ZERO = r"-0+(\.0+)?"
+TRUE_WORDS = ("true", "1", "yes", "ja", "y", "j")
+FALSE_WORDS = ("false", "0", "no", "nee", "n")
+
+
+@attrs.frozen
+class Phase1:
+    sql: str  # SELECT over the relation `src` (columns _row and r_<field>)
+    has_joins: bool
+
+
+def fail(message: str) -> str:
+    """SQL that aborts the query: the row needs the interpreter (the engine falls back)."""
+    return f"error({quote('batch-fallback: ' + message)})"
+
+
+def full(sql: str, pattern: str) -> str:
+    return f"regexp_full_match({sql}, {quote(pattern)})"
+
+
+def field_sql(spec: ir.FieldSpec, program: ir.Program, raw_type: str) -> tuple[str, str | None]:
+    """(value SQL, problem reason SQL or None) for one claim field, from `t_<name>`."""
+    name = spec.name
+    t = f'"t_{name}"'
+    missing = f"({t} IS NULL OR {t} = '')"
+    if spec.has_default:
+        default = literal(spec.default, spec.type)
+        missing_problem = None
+    else:
+        default = "NULL"
+        missing_problem = None if spec.optional else reason(name, f"missing field `{name}`", None)
+
+    def problem(ok: str, *checks: tuple[str, str]) -> str:
+        whens = "".join(
+            f" WHEN {cond} THEN {reason(name, Msg(f'field `{name}`: `', ('dyn', t), text), None)}"
+            for cond, text in checks
+        )
+        return (
+            f"(CASE WHEN {missing} THEN {missing_problem or 'NULL'} WHEN {ok} THEN NULL{whens} END)"
+        )
+
+    type_ = spec.type
+    if raw_type == "DATE" and type_ == "date":
+        return f'(CASE WHEN {missing} THEN {default} ELSE CAST("r_{name}" AS DATE) END)', (
+            f"(CASE WHEN {missing} THEN {missing_problem or 'NULL'} END)"
+        )
+    if type_ in ("text", "code"):
+        return f"(CASE WHEN {missing} THEN {default} ELSE {t} END)", (
+            f"(CASE WHEN {missing} THEN {missing_problem} END)" if missing_problem else None
+        )
+    if type_ == "money":
+        value = (
+            f"(CASE WHEN {missing} THEN {default} "
+            f"WHEN {full(t, NEGATIVE_ZERO)} THEN {fail('a negative zero amount')} "
+            f"WHEN {full(t, AMOUNT)} THEN coalesce(TRY_CAST({t} AS DECIMAL(18,2)), "
+            f"{fail('an amount outside DECIMAL(18,2) or with non-ASCII digits')}) END)"
+        )
+        return value, problem(
+            full(t, AMOUNT),
+            (full(t, COMMA_AMOUNT), "` is not an amount: use `.` as the decimal separator"),
+            (full(t, DECIMAL), "` has more than two decimals: amounts are exact to the cent"),
+            ("TRUE", "` is not an amount (write 12.50)"),
+        )
+    if type_ == "date":
+        ok = (
+            f"({full(t, '[0-9]{4}-[0-9]{2}-[0-9]{2}')} AND substr({t}, 1, 4) <> '0000' "
+            f"AND TRY_CAST({t} AS DATE) IS NOT NULL)"
+        )
+        week = full(t, "[0-9]{4}-W[0-9]{2}-[0-9]")
+        value = (
+            f"(CASE WHEN {missing} THEN {default} WHEN {ok} THEN TRY_CAST({t} AS DATE) "
+            f"WHEN {week} THEN {fail('an ISO week date')} END)"
+        )
+        return value, problem(ok, ("TRUE", "` is not a date (YYYY-MM-DD)"))
+    if type_ in ("integer", "days"):
+        value = (
+            f"(CASE WHEN {missing} THEN {default} WHEN {full(t, INTEGER)} THEN "
+            f"coalesce(TRY_CAST({t} AS BIGINT), {fail('a whole number outside BIGINT')}) END)"
+        )
+        return value, problem(full(t, INTEGER), ("TRUE", "` is not a whole number"))
+    if type_ in ("decimal", "percent"):
+        body = t
+        percent = f"suffix({t}, '%')"
+        if type_ == "percent":
+            body = f"(CASE WHEN {percent} THEN trim(left({t}, length({t}) - 1), {ws_literal()}) ELSE {t} END)"
+        exact = (
+            f"(length(split_part({body}, '.', 2)) <= 12 AND "
+            f"length(split_part({body}, '.', 1)) <= 24)"
+        )
+        number = f"(CASE WHEN {exact} THEN TRY_CAST({body} AS DECIMAL(38,12)) END)"
+        parsed = f"coalesce({number}, {fail('a number beyond DECIMAL(38,12)')})"
+        if type_ == "percent":
+            parsed = f"(CASE WHEN {percent} THEN {parsed} * CAST(0.01 AS DECIMAL(3,2)) ELSE {parsed} END)"
+        value = f"(CASE WHEN {missing} THEN {default} WHEN {full(body, DECIMAL)} THEN {parsed} END)"
+        message = Msg(
+            f"field `{name}`: `",
+            ("dyn", body),
+            "` is not a number (use `.` as the decimal separator)",
+        )
+        return value, (
+            f"(CASE WHEN {missing} THEN {missing_problem or 'NULL'} "
+            f"WHEN NOT {full(body, DECIMAL)} THEN {reason(name, message, None)} END)"
+        )
+    if type_ == "bool":
+        lowered = f"lower({t})"
+        yes = ", ".join(quote(w) for w in TRUE_WORDS)
+        no = ", ".join(quote(w) for w in FALSE_WORDS)
+        value = (
+            f"(CASE WHEN {missing} THEN {default} WHEN {lowered} IN ({yes}) THEN TRUE "
+            f"WHEN {lowered} IN ({no}) THEN FALSE END)"
+        )
+        return value, problem(
+            f"({lowered} IN ({yes}) OR {lowered} IN ({no}))", ("TRUE", "` is not true or false")
+        )
+    if type_.startswith("enum:"):
+        members = program.enums[type_[5:]].members
+        listed = ", ".join(quote(m) for m in members)
+        value = f"(CASE WHEN {missing} THEN {default} WHEN {t} IN ({listed}) THEN {t} END)"
+        return value, problem(
+            f"{t} IN ({listed})", ("TRUE", f"` is not one of {', '.join(members)}")
+        )
+    raise UnsupportedInBatch([f"a claim field of type {type_}"])  # pragma: no cover
+
+
+def periods_text(spec: ir.TitleSpec) -> str:
+    if not spec.validity:
+        return "always"
+    return "; ".join(
+        f"from {p.start.isoformat()}" + (f" to {p.end.isoformat()}" if p.end else "")
+        for p in spec.validity
+    )
+
+
+class Planner:
+    def __init__(self, program: ir.Program, tables: dict[str, str], raw_types: dict[str, str]):
+        self.program = program
+        self.raw_types = raw_types
+        self.ex = ExprCompiler(program, tables)
+
+    # ------------------------------------------------------------ candidates
+    def combinations(self) -> tuple[str, dict[int, tuple[str, ...]]]:
+        """`_k` and the candidate titles (in `titles_for` order) of each value of `_k`."""
+        titles = self.program.titles
+        exact: dict[str, list[str]] = defaultdict(list)
+        for name, spec in titles.items():
+            for code in spec.codes.codes:
+                exact[code].append(name)
+        groups: dict[tuple[str, ...], list[str]] = defaultdict(list)
+        for code, names in exact.items():
+            groups[tuple(names)].append(code)
+        group_list = sorted(groups, key=lambda g: sorted(groups[g])[0])
+        ranged = [name for name, spec in titles.items() if spec.codes.ranges]
+        if (len(group_list) + 1) * 2 ** len(ranged) > MAX_COMBINATIONS:
+            raise UnsupportedInBatch(["more overlapping code ranges than the batch plan unrolls"])
+        code = col("code")
+        xid = (
+            "CASE "
+            + "".join(
+                f"WHEN {code} IN ({', '.join(quote(c) for c in sorted(groups[g]))}) THEN {i + 1} "
+                for i, g in enumerate(group_list)
+            )
+            + "ELSE 0 END"
+            if group_list
+            else "0"
+        )
+        base = 2 ** len(ranged)
+        mask = " + ".join(
+            f"(CASE WHEN {in_codes(code, titles[n].codes)} THEN {2**i} ELSE 0 END)"
+            for i, n in enumerate(ranged)
+        )
+        key = f"(({xid}) * {base}" + (f" + {mask})" if mask else ")")
+        combos: dict[int, tuple[str, ...]] = {}
+        for gi, group in enumerate([(), *group_list]):
+            for bits in range(base):
+                found = list(group)
+                found += [n for i, n in enumerate(ranged) if bits >> i & 1 and n not in found]
+                if found:
+                    combos[gi * base + bits] = tuple(found)
+        return key, combos
+
+    def split_test(self) -> str:
+        """True for a claim that a `split` declaration could judge (evaluate/splits.py): the
+        batch engine does not compile splits, so such a claim makes the run fall back."""
+        program = self.program
+        network = [col(f) for f in ("role", "trajectory") if program.claim_field(f) is not None]
+        tests = []
+        for split in program.splits.values():
+            if not network:
+                break
+            codes = in_codes(col("code"), split.codes) if split.codes is not None else "TRUE"
+            tests.append(
+                f"(_chosen = {quote(split.title)} AND {codes} AND "
+                f"({' OR '.join(n + ' IS NOT NULL' for n in network)}))"
+            )
+        return "(" + (" OR ".join(tests) or "FALSE") + ")"
+
+    # ------------------------------------------------------------ query
+    def build(self, source: str) -> Phase1:
+        """The phase-1 query over `source`, a SELECT giving `_row` and `r_<field>` columns."""
+        program = self.program
+        fields = program.claim_fields
+        trims = ", ".join(
+            f'trim(CAST("r_{f.name}" AS VARCHAR), {ws_literal()}) AS "t_{f.name}"' for f in fields
+        )
+        raw_cols = ", ".join(f'"r_{f.name}"' for f in fields)
+        s1 = f"SELECT _row, {raw_cols}, {trims} FROM src"
+        values, problems = [], []
+        for f in fields:
+            value, problem = field_sql(f, program, self.raw_types.get(f.name, "VARCHAR"))
+            name = "f_end_date0" if f.name == "end_date" else f"f_{f.name}"
+            values.append(f'{value} AS "{name}"')
+            if problem:
+                problems.append(problem)
+        cid = '"t_claim_id"'
+        s2 = (
+            "SELECT _row, "
+            + ", ".join(values)
+            + f", (CASE WHEN {cid} IS NULL OR {cid} = '' THEN 'row ' || CAST(_row AS VARCHAR) "
+            f"ELSE {cid} END) AS _cid, (CASE WHEN {cid} = '' THEN NULL ELSE {cid} END) AS _dup, "
+            + f"concat_ws(', ', {', '.join(problems) or 'NULL'}) AS _problems FROM s1"
+        )
+        key, combos = self.combinations()
+        s3 = (
+            f'SELECT *, {key} AS _k, coalesce("f_end_date0", {col("start_date")}) AS '
+            f"{col('end_date')} FROM s2"
+        )
+
+        # ---- eligibility per title
+        titles = program.titles
+        ks: dict[str, list[int]] = defaultdict(list)
+        for k, names in combos.items():
+            for n in names:
+                ks[n].append(k)
+        day = col("start_date")
+        elig_cols = []
+        for name, spec in titles.items():
+            if not ks[name]:
+                continue
+            self.ex.where = f" (title `{name}`)"
+            chain = ""
+            for condition in spec.eligibility:
+                s = self.ex.compile(condition.expr)
+                failure = reason(name, condition.message, condition.citation)
+                if s.e:
+                    chain += f" WHEN {s.e} IS NOT NULL THEN 'E' || {s.e}"
+                chain += f" WHEN NOT {truthy(s)} THEN 'F' || {failure}"
+            state = f"CASE WHEN NOT {period_test(day, spec.validity)} THEN 'I'{chain} ELSE 'O' END"
+            guard = f"_problems = '' AND _k IN ({', '.join(map(str, ks[name]))})"
+            elig_cols.append(f'(CASE WHEN {guard} THEN {state} END) AS "st_{name}"')
+        s4 = "SELECT *" + "".join(", " + c for c in elig_cols) + " FROM s3"
+
+        # ---- dispatch
+        code_dyn = ("dyn", col("code"))
+        no_title = reason("payment_title", Msg("no payment title for code `", code_dyn, "`"), None)
+        o_cases = [
+            "WHEN _problems <> '' THEN 'P'",
+            "WHEN _k NOT IN ({}) THEN 'N'".format(", ".join(map(str, combos)) or "-1"),
+        ]
+        r_cases = [
+            "WHEN _problems <> '' THEN _problems",
+            "WHEN _k NOT IN ({}) THEN {}".format(", ".join(map(str, combos)) or "-1", no_title),
+        ]
+        for k, names in combos.items():
+            st = [f'"st_{n}"' for n in names]
+            first = titles[names[0]]
+            all_invalid = " AND ".join(f"{s} = 'I'" for s in st)
+            any_error = " OR ".join(f"{s} LIKE 'E%'" for s in st)
+            count_ok = " + ".join(f"(CASE WHEN {s} = 'O' THEN 1 ELSE 0 END)" for s in st)
+            o_cases.append(
+                f"WHEN _k = {k} THEN (CASE WHEN {all_invalid} THEN 'I' WHEN {any_error} THEN 'E' "
+                f"WHEN {count_ok} = 0 THEN 'R' WHEN {count_ok} > 1 THEN 'C' ELSE 'T' END)"
+            )
+            invalid = reason(
+                first.name,
+                Msg(
+                    "code `",
+                    code_dyn,
+                    "` has no payment title valid on ",
+                    ("safe", date_text(day)),
+                    f": `{first.name}` is valid {periods_text(first)}",
+                ),
+                first.citation,
+            )
+            error = (
+                "coalesce("
+                + ", ".join(f"(CASE WHEN {s} LIKE 'E%' THEN substr({s}, 2) END)" for s in st)
+                + ")"
+            )
+            rejected = (
+                "concat_ws(', ', "
+                + ", ".join(f"(CASE WHEN {s} LIKE 'F%' THEN substr({s}, 2) END)" for s in st)
+                + ")"
+            )
+            names_ok = (
+                "concat_ws(' and ', "
+                + ", ".join(
+                    f"(CASE WHEN {s} = 'O' THEN '`{n}`' END)"
+                    for s, n in zip(st, names, strict=True)
+                )
+                + ")"
+            )
+            conflict = (
+                "(CASE "
+                + "".join(
+                    f"WHEN {s} = 'O' THEN "
+                    + reason(
+                        "conflict",
+                        Msg(
+                            "conflict: payment titles ",
+                            ("safe", names_ok),
+                            " both fund code `",
+                            code_dyn,
+                            "` for this claim",
+                        ),
+                        titles[n].citation,
+                    )
+                    + " "
+                    for s, n in zip(st, names, strict=True)
+                )
+                + "END)"
+            )
+            r_cases.append(
+                f"WHEN _k = {k} THEN (CASE WHEN {all_invalid} THEN {invalid} "
+                f"WHEN {any_error} THEN {error} WHEN {count_ok} = 0 THEN {rejected} "
+                f"WHEN {count_ok} > 1 THEN {conflict} END)"
+            )
+        chosen = (
+            "CASE "
+            + "".join(f"WHEN \"st_{n}\" = 'O' THEN {quote(n)} " for n in titles if ks[n])
+            + "END"
+            if any(ks.values())
+            else "NULL"
+        )
+        s5 = (
+            f"SELECT *, (CASE {' '.join(o_cases)} END) AS _o, "
+            f"(CASE {' '.join(r_cases)} END) AS _r FROM s4"
+        )
+        s5b = f"SELECT *, (CASE WHEN _o = 'T' THEN {chosen} END) AS _chosen FROM s5"
+
+        # ---- tariff
+        amount, quantity = col("amount"), col("quantity")
+        priced = [n for n in titles if ks[n]]
+        tv_cases, te_cases, p0_cases, tr_cases, funded_cases = [], [], [], [], []
+        for name in priced:
+            spec = titles[name]
+            self.ex.where = f" (tariff of `{name}`)"
+            funded_cases.append(
+                f"WHEN {quote(name)} THEN "
+                + reason(name, f"funded as {spec.label} ({spec.funding})", spec.citation)
+            )
+            if spec.tariff_kind == "free" or spec.tariff is None:
+                p0_cases.append(f"WHEN {quote(name)} THEN {amount}")
+                continue
+            tariff = self.ex.compile(spec.tariff)
+            tv_cases.append(f"WHEN {quote(name)} THEN {tariff.v}")
+            if tariff.e:
+                te_cases.append(f"WHEN {quote(name)} THEN {tariff.e}")
+            limit = f"(_tv * {quantity})"
+            q_text = ("safe", f"CAST({quantity} AS VARCHAR)")
+            if spec.tariff_kind == "maximum":
+                p0_cases.append(f"WHEN {quote(name)} THEN least({amount}, {limit})")
+                message = Msg(
+                    "claimed EUR ",
+                    ("safe", money_text(amount)),
+                    " is above the maximum tariff EUR ",
+                    ("safe", money_text("_tv")),
+                    " x ",
+                    q_text,
+                    " = EUR ",
+                    ("safe", money_text(limit)),
+                )
+                tr_cases.append(
+                    f"WHEN {quote(name)} THEN (CASE WHEN least({amount}, {limit}) <> {amount} "
+                    f"THEN {reason(name, message, spec.citation)} END)"
+                )
+            else:
+                p0_cases.append(f"WHEN {quote(name)} THEN {limit}")
+                message = Msg(
+                    "the fixed tariff is EUR ",
+                    ("safe", money_text("_tv")),
+                    " x ",
+                    q_text,
+                    " = EUR ",
+                    ("safe", money_text(limit)),
+                    "; claimed EUR ",
+                    ("safe", money_text(amount)),
+                )
+                tr_cases.append(
+                    f"WHEN {quote(name)} THEN (CASE WHEN round({limit}, 2) <> {amount} "
+                    f"THEN {reason(name, message, spec.citation)} END)"
+                )
+
+        def case_on(column: str, cases: list[str]) -> str:
+            return f"(CASE {column} {' '.join(cases)} END)" if cases else "NULL"
+
+        s6 = (
+            f"SELECT *, {case_on('_chosen', tv_cases)} AS _tv, "
+            f"{case_on('_chosen', te_cases)} AS _te FROM s5b"
+        )
+        s7 = (
+            f"SELECT *, {case_on('_chosen', p0_cases)} AS _pay0, "
+            f"{case_on('_chosen', tr_cases)} AS _treason, "
+            f"{case_on('_chosen', funded_cases)} AS _funded FROM s6"
+        )
+
+        # ---- rules
+        self.ex.context = {
+            "tariff": S(f"coalesce(_tv, {amount})"),
+            "claimed": S(amount),
+            "payable": S("_pay0"),
+        }
+        rule_names = list(dict.fromkeys(r for n in priced for r in titles[n].rules))
+        rule_index = {r: i for i, r in enumerate(rule_names)}
+        rule_cols, pay_cols = [], []
+        whens: dict[str, S | None] = {}
+        pays: dict[str, S | None] = {}
+        for r in rule_names:
+            rule = program.rules[r]
+            self.ex.where = f" (rule `{r}`)"
+            guard = f"_o = 'T' AND _chosen IN ({', '.join(quote(t) for t in rule.titles)})"
+            if rule.when is not None:
+                s = self.ex.compile(rule.when)
+                whens[r] = s
+                rule_cols.append(f"(CASE WHEN {guard} THEN {truthy(s)} END) AS _w{rule_index[r]}")
+                if s.e:
+                    rule_cols.append(f"(CASE WHEN {guard} THEN {s.e} END) AS _we{rule_index[r]}")
+            if rule.pay is not None:
+                s = self.ex.compile(rule.pay)
+                pays[r] = s
+                pay_cols.append(
+                    f"(CASE WHEN _rwin = {quote(r)} THEN {s.v} END) AS _p{rule_index[r]}"
+                )
+                if s.e:
+                    pay_cols.append(
+                        f"(CASE WHEN _rwin = {quote(r)} THEN {s.e} END) AS _pe{rule_index[r]}"
+                    )
+        s8 = "SELECT *" + "".join(", " + c for c in rule_cols) + " FROM s7"
+
+        err_cases, conf_cases, win_cases = [], [], []
+        for name in priced:
+            spec = titles[name]
+            if not spec.rules:
+                continue
+            holds = {
+                r: (
+                    f"coalesce(_w{rule_index[r]}, FALSE)"
+                    if program.rules[r].when is not None
+                    else "TRUE"
+                )
+                for r in spec.rules
+            }
+            defeated: dict[str, list[str]] = defaultdict(list)
+            for r in spec.rules:
+                exception_to = program.rules[r].exception_to
+                if exception_to is not None:
+                    defeated[exception_to].append(r)
+            wins = {
+                r: "(" + holds[r] + "".join(f" AND NOT {holds[e]}" for e in defeated[r]) + ")"
+                for r in spec.rules
+            }
+            errors = [
+                f"_we{rule_index[r]}"
+                for r in spec.rules
+                if whens.get(r) and whens[r].e  # type: ignore[union-attr]
+            ]
+            if errors:
+                err_cases.append(f"WHEN {quote(name)} THEN {first_error(*errors)}")
+            pairs = list(itertools.combinations(spec.rules, 2))
+            if pairs:
+                conf_cases.append(
+                    f"WHEN {quote(name)} THEN (CASE "
+                    + "".join(
+                        f"WHEN {wins[a]} AND {wins[b]} THEN "
+                        + reason(
+                            "conflict",
+                            f"conflict: rules `{a}` and `{b}` both apply and neither is an "
+                            "exception to the other",
+                            program.rules[a].citation,
+                        )
+                        + " "
+                        for a, b in pairs
+                    )
+                    + "END)"
+                )
+            win_cases.append(
+                f"WHEN {quote(name)} THEN (CASE "
+                + "".join(f"WHEN {wins[r]} THEN {quote(r)} " for r in spec.rules)
+                + "END)"
+            )
+        s9 = (
+            f"SELECT *, {case_on('_chosen', err_cases)} AS _rerr, "
+            f"{case_on('_chosen', conf_cases)} AS _rconf, "
+            f"{case_on('_chosen', win_cases)} AS _rwin FROM s8"
+        )
+        s10 = "SELECT *" + "".join(", " + c for c in pay_cols) + " FROM s9"
+
+        # ---- final
+        reject_rules = [r for r in rule_names if program.rules[r].outcome == "reject"]
+        accept_rules = [r for r in rule_names if program.rules[r].outcome == "accept"]
+        pay_rules = [r for r in rule_names if program.rules[r].outcome == "pay"]
+        rule_reason = case_on(
+            "_rwin",
+            [
+                f"WHEN {quote(r)} THEN "
+                + reason(r, program.rules[r].because, program.rules[r].citation)
+                for r in rule_names
+            ],
+        )
+        pay_error = case_on(
+            "_rwin",
+            [
+                f"WHEN {quote(r)} THEN _pe{rule_index[r]}"
+                for r in pay_rules
+                if pays[r] and pays[r].e
+            ],  # type: ignore[union-attr]
+        )
+        in_list = lambda names: ", ".join(quote(n) for n in names) or "NULL"  # noqa: E731
+        f_cases = (
+            "CASE WHEN _o <> 'T' THEN _o WHEN _te IS NOT NULL THEN 'E' "
+            "WHEN _rerr IS NOT NULL THEN 'E' WHEN _rconf IS NOT NULL THEN 'X' "
+            f"WHEN _rwin IN ({in_list(reject_rules)}) THEN 'J' "
+            f"WHEN {pay_error} IS NOT NULL THEN 'E' ELSE 'T' END"
+        )
+        payable = (
+            f"CAST(round(CASE WHEN _rwin IN ({in_list(accept_rules)}) THEN {amount} "
+            + "".join(f"WHEN _rwin = {quote(r)} THEN _p{rule_index[r]} " for r in pay_rules)
+            + "ELSE _pay0 END, 2) AS DECIMAL(18,2))"
+        )
+        s11 = (
+            f"SELECT *, ({f_cases}) AS _f, "
+            f"(CASE WHEN _o = 'T' THEN coalesce(_te, _rerr, _rconf, {pay_error}) END) AS _fe, "
+            f"(CASE WHEN _o = 'T' THEN {payable} END) AS _pay FROM s10"
+        )
+        reasons = (
+            "CASE _f WHEN 'T' THEN concat_ws(', ', _funded, _treason, "
+            f"{rule_reason}) WHEN 'J' THEN {rule_reason} WHEN 'E' THEN coalesce(_fe, _r) "
+            "WHEN 'X' THEN _fe ELSE _r END"
+        )
+        funding = case_on(
+            "_chosen", [f"WHEN {quote(n)} THEN {quote(titles[n].funding)}" for n in priced]
+        )
+        final = (
+            "SELECT _row, _cid, _dup, "
+            f"{col('patient')} AS patient, {col('start_date')} AS sd, {col('end_date')} AS ed, "
+            "(CASE _f WHEN 'T' THEN (CASE WHEN _pay = "
+            f"{amount} THEN 'accepted' ELSE 'adjusted' END) WHEN 'P' THEN 'error' "
+            "WHEN 'E' THEN 'error' WHEN 'C' THEN 'error' WHEN 'X' THEN 'error' "
+            "ELSE 'rejected' END) AS status, "
+            "(CASE _f WHEN 'T' THEN _pay ELSE CAST(0 AS DECIMAL(18,2)) END) AS payable, "
+            f"{amount} AS claimed, "
+            "(CASE WHEN _f IN ('T', 'J', 'X') THEN _chosen END) AS title, "
+            f"(CASE WHEN _f IN ('T', 'J', 'X') THEN {funding} END) AS funding, "
+            f"({reasons}) AS reasons, {self.split_test()} AS _split FROM s11"
+        )
+        if self.ex.unsupported:
+            raise UnsupportedInBatch(self.ex.unsupported)
+        joins, picked = "", ""
+        for lookup in self.ex.lookups.values():
+            table = program.tables[lookup.table]
+            joins += (
+                f' LEFT JOIN (SELECT *, TRUE AS "__found" FROM {self.ex.tables[lookup.table]}) '
+                f'AS {lookup.alias} ON {lookup.alias}."{table.key[0]}" = {lookup.key.v}'
+            )
+            for name in [f.name for f in table.fields] + ["__found"]:
+                picked += f', {lookup.alias}."{name}" AS "{lookup.alias}__{name}"'
+        s3 = s3.replace("SELECT *,", "SELECT s2.*" + picked + ",", 1)
+        stages = [
+            ("src", source),
+            ("s1", s1),
+            ("s2", s2),
+            ("s3", s3 + joins),
+            ("s4", s4),
+            ("s5", s5),
+            ("s5b", s5b),
+            ("s6", s6),
+            ("s7", s7),
+            ("s8", s8),
+            ("s9", s9),
+            ("s10", s10),
+            ("s11", s11),
+        ]
+        sql = "WITH " + ",\n".join(f"{n} AS ({q})" for n, q in stages) + "\n" + final
+        return Phase1(sql, bool(self.ex.lookups))

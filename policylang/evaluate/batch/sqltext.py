@@ -1,0 +1,130 @@
+"""SQL text helpers: literals, JSON text built inside the query, money formatting.
+
+Every decision leaves the batch engine as the exact JSON text `Decision.to_json()` gives through
+`json.dumps(..., ensure_ascii=False)`, built in SQL. Constant parts (rule names, messages,
+citations) are escaped here in Python; parts that come from the data (claim ids, codes, the text
+of a broken field) are escaped in SQL by `jdyn`, which does what `json.dumps` does: `\\`, `"` and
+the control characters below U+0020, nothing else.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+from typing import Any
+
+# The characters Python's str.strip() removes, so trim() in SQL strips exactly the same.
+PY_WHITESPACE = "".join(c for c in map(chr, range(0x110000)) if c.isspace())
+
+_SHORT = {8: "\\b", 9: "\\t", 10: "\\n", 12: "\\f", 13: "\\r"}
+
+
+def quote(text: str) -> str:
+    """A SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def ws_literal() -> str:
+    return "(" + " || ".join(f"chr({ord(c)})" for c in PY_WHITESPACE) + ")"
+
+
+def literal(value: Any, type_: str) -> str:
+    """A typed value of the IR as a SQL literal of the type the engine uses for it."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return f"CAST({value} AS BIGINT)"
+    if isinstance(value, Decimal):
+        return decimal_literal(value)
+    if isinstance(value, dt.date):
+        return f"DATE '{value.isoformat()}'"
+    if isinstance(value, str):
+        return quote(value)
+    raise TypeError(f"no SQL literal for {value!r} ({type_})")
+
+
+def decimal_literal(value: Decimal) -> str:
+    _sign, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)
+    scale = max(0, -exponent)
+    width = max(len(digits) + max(0, exponent), scale + 1)
+    if width > 38:  # pragma: no cover - the checker keeps literals far smaller
+        from policylang.evaluate.batch.errors import UnsupportedInBatch
+
+        raise UnsupportedInBatch([f"the number {value} has more than 38 digits"])
+    return f"CAST('{value:f}' AS DECIMAL({width},{scale}))"
+
+
+def jconst(text: str) -> str:
+    """The JSON-escaped body (no quotes) of a constant string."""
+    return json.dumps(text, ensure_ascii=False)[1:-1]
+
+
+def jdyn(sql: str) -> str:
+    """SQL for the JSON-escaped body (no quotes) of a VARCHAR expression."""
+    chain = f"replace(replace({sql}, '\\', '\\\\'), '\"', '\\\"')"
+    for code in range(1, 32):
+        escaped = _SHORT.get(code, f"\\u{code:04x}")
+        chain = f"replace({chain}, chr({code}), '{escaped}')"
+    return f"(CASE WHEN regexp_matches({sql}, '[\\x01-\\x1f\"\\\\]') THEN {chain} ELSE {sql} END)"
+
+
+class Msg:
+    """A message assembled from constant text and SQL parts, JSON-escaped."""
+
+    def __init__(self, *parts: str | tuple[str, str]) -> None:
+        # str: constant text; ("dyn", sql): data text; ("safe", sql): text needing no escaping
+        self.parts = parts
+
+    def sql(self) -> str:
+        pieces: list[str] = []
+        pending = ""
+        for part in self.parts:
+            if isinstance(part, str):
+                pending += jconst(part)
+                continue
+            if pending:
+                pieces.append(quote(pending))
+                pending = ""
+            kind, sql = part
+            pieces.append(jdyn(sql) if kind == "dyn" else f"({sql})")
+        if pending or not pieces:
+            pieces.append(quote(pending))
+        return " || ".join(pieces)
+
+
+def reason(rule: str, message: Msg | str, source: str | None) -> str:
+    """SQL for one reason's JSON object text."""
+    msg = message if isinstance(message, Msg) else Msg(message)
+    head = '{"rule": "' + jconst(rule) + '", "message": "'
+    tail = '", "source": ' + (json.dumps(source, ensure_ascii=False) if source else "null") + "}"
+    return f"({quote(head)} || {msg.sql()} || {quote(tail)})"
+
+
+def reason_dyn_rule(rule_sql: str, message: Msg, source: str | None) -> str:
+    tail = '", "source": ' + (json.dumps(source, ensure_ascii=False) if source else "null") + "}"
+    return (
+        f"""('{{"rule": "' || {jdyn(rule_sql)} || '", "message": "' || {message.sql()} """
+        f"|| {quote(tail)})"
+    )
+
+
+def money_text(sql: str) -> str:
+    """`f"{round_money(x):,f}"`: half-up to the cent, thousands separated by commas."""
+    rounded = f"CAST(round({sql}, 2) AS DECIMAL(38,2))"
+    text = f"CAST(abs({rounded}) AS VARCHAR)"
+    whole = f"split_part({text}, '.', 1)"
+    grouped = (
+        f"rtrim(ltrim(regexp_replace(lpad({whole}, 39, ' '), '(...)', '\\1,', 'g'), ' ,'), ',')"
+    )
+    return (
+        f"((CASE WHEN {rounded} < 0 THEN '-' ELSE '' END) || {grouped} || '.' || "
+        f"split_part({text}, '.', 2))"
+    )
+
+
+def date_text(sql: str) -> str:
+    return f"strftime({sql}, '%Y-%m-%d')"

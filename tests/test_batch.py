@@ -1,0 +1,194 @@
+"""The batch engine (DuckDB) against the reference interpreter: identical decisions as JSON.
+
+Every test compares `Decision.to_json()` of both engines, so a difference in a status, an amount,
+a title, a reason's text or its citation fails with both decisions shown.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("duckdb")
+
+import policylang
+from policylang.evaluate.batch import BatchEngine, UnsupportedInBatch, check_supported
+from policylang.evaluate.batch.sqltext import money_text
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLDEN = ROOT / "tests" / "golden" / "decisions"
+
+
+def both(policy: policylang.Policy, claims: object) -> tuple[list[dict], list[dict]]:
+    interpreted = [d.to_json() for d in policy.check(claims)]
+    batch = [d.to_json() for d in policy.check(claims, engine="batch")]
+    return interpreted, batch
+
+
+def assert_same(interpreted: list[dict], batch: list[dict]) -> None:
+    assert len(batch) == len(interpreted)
+    for want, got in zip(interpreted, batch, strict=True):
+        assert got == want, json.dumps({"interpreter": want, "batch": got}, indent=1)
+
+
+def test_golden_core_decisions_identical() -> None:
+    policy = policylang.load(GOLDEN / "core.policy")
+    interpreted, batch = both(policy, GOLDEN / "core.csv")
+    assert_same(interpreted, batch)
+    statuses = {d["status"] for d in batch}
+    assert statuses == {"accepted", "adjusted", "rejected", "error"}
+
+
+def test_rules_and_examples_identical() -> None:
+    policy = policylang.load(ROOT / "rules")
+    interpreted, batch = both(policy, ROOT / "examples" / "claims.csv")
+    assert_same(interpreted, batch)
+    assert len(batch) == 38
+
+
+def test_seh_budget_division_and_table_lookup_identical() -> None:
+    example = ROOT / "examples" / "seh_2027"
+    policy = policylang.load(ROOT / "rules").with_tables(
+        {"seh_locations": example / "seh_locations.csv"}
+    )
+    interpreted, batch = both(policy, example / "claims_2027.csv")
+    assert_same(interpreted, batch)
+
+
+def test_jsonl_stream_is_byte_identical(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from policylang.cli import app
+
+    runner = CliRunner()
+    args = ["check", str(GOLDEN / "core.policy"), "--claims", str(GOLDEN / "core.csv")]
+    interpreted, batch = tmp_path / "i.jsonl", tmp_path / "b.jsonl"
+    runner.invoke(app, [*args, "--format", "jsonl", "--output", str(interpreted)])
+    result = runner.invoke(
+        app, [*args, "--format", "jsonl", "--output", str(batch), "--engine", "batch"]
+    )
+    assert result.exit_code == 1  # the golden set has rejected and error claims
+    assert batch.read_bytes() == interpreted.read_bytes()
+
+
+def test_parquet_typed_and_text_columns(tmp_path: Path) -> None:
+    import csv
+    import datetime as dt
+    from decimal import Decimal
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    with (GOLDEN / "core.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    text = tmp_path / "text.parquet"
+    pq.write_table(pa.table({k: [r[k] or None for r in rows] for k in rows[0]}), text)
+    policy = policylang.load(GOLDEN / "core.policy")
+    assert_same(*both(policy, text))
+    typed_rows = [r for r in rows if r["amount"] != "12,50" and r["start_date"] != "2025-13-01"]
+    typed = tmp_path / "typed.parquet"
+    columns = {k: [r[k] or None for r in typed_rows] for k in rows[0]}
+    columns["start_date"] = [dt.date.fromisoformat(v) for v in columns["start_date"]]
+    columns["amount"] = [Decimal(v) for v in columns["amount"]]
+    columns["quantity"] = [int(v) for v in columns["quantity"]]
+    pq.write_table(pa.table(columns), typed)
+    assert_same(*both(policy, typed))
+
+
+BROKEN = """claim_id,provider,insurer,patient,code,start_date,end_date,quantity,amount,referrer
+b1,0123,3311,p1,990001,2025-03-03,,1,"12,50",huisarts
+b2,0123,3311,p2,990001,2025-03-03,,1,12.505,huisarts
+b3,0123,3311,p3,990001,2025-02-30,,1,12.50,huisarts
+b4,0123,3311,p4,990001,2025-03-03,,x,12.50,huisarts
+b5,0123,3311,,,2025-03-03,,1,,huisarts
+b6,0123,3311,p6,990001,2025-03-03,,1,abc,tandarts
+b7,0123,3311,p7,990001, 2025-03-03 ,,1, 60.00 ,huisarts
+,0123,3311,p8,990001,2025-03-03,,1,60.00,huisarts
+b9,0123,3311,p9,"99""0001",2025-03-03,,1,60.00,huisarts
+b10,0123,3311,p10,"tab\there",2025-03-03,,1,60.00,huisarts
+"""
+
+
+def test_broken_rows_have_the_same_messages(tmp_path: Path) -> None:
+    path = tmp_path / "broken.csv"
+    path.write_text(BROKEN, encoding="utf-8")
+    policy = policylang.load(GOLDEN / "core.policy")
+    interpreted, batch = both(policy, path)
+    assert_same(interpreted, batch)
+    assert batch[0]["reasons"][0]["message"] == (
+        "field `amount`: `12,50` is not an amount: use `.` as the decimal separator"
+    )
+
+
+def test_mappings_input_and_auto_on_small_input() -> None:
+    policy = policylang.load(GOLDEN / "core.policy")
+    rows = [
+        {
+            "claim_id": "m1",
+            "provider": "1",
+            "insurer": "2",
+            "patient": "p",
+            "code": "990001",
+            "start_date": "2025-03-03",
+            "amount": "61.00",
+            "referrer": "huisarts",
+        },
+        {
+            "claim_id": "m2",
+            "provider": "1",
+            "insurer": "2",
+            "patient": "p",
+            "code": "029999021",
+            "start_date": "2025-03-03",
+            "amount": "10.00",
+        },
+    ]
+    interpreted, batch = both(policy, rows)
+    assert_same(interpreted, batch)
+    assert batch[0]["status"] == "rejected"  # not combinable with the DBC on the same day
+    assert [d.to_json() for d in policy.check(rows, engine="auto")] == interpreted
+
+
+def test_unsupported_construct_is_named_and_auto_falls_back(tmp_path: Path) -> None:
+    source = (GOLDEN / "core.policy").read_text(encoding="utf-8") + (
+        "\nrule per_item {\n  applies to home_monitoring\n  when claim.quantity > 1\n"
+        '  pay claimed / claim.quantity\n  because "per item"\n}\n'
+    )
+    policy = policylang.loads(source)
+    with pytest.raises(UnsupportedInBatch, match="division"):
+        check_supported(policy.program)
+    with pytest.raises(UnsupportedInBatch, match=r"rule `per_item`"):
+        policy.check(GOLDEN / "core.csv", engine="batch")
+
+
+def test_ragged_csv_row_is_unsupported_in_batch(tmp_path: Path) -> None:
+    path = tmp_path / "ragged.csv"
+    path.write_text(BROKEN.splitlines()[0] + "\nr1,1,2\n", encoding="utf-8")
+    policy = policylang.load(GOLDEN / "core.policy")
+    with pytest.raises(UnsupportedInBatch, match="CSV row"):
+        policy.check(path, engine="batch")
+    assert [d.to_json() for d in policy.check(path, engine="auto")] == [
+        d.to_json() for d in policy.check(path)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        ("1234567.125", "1,234,567.13"),
+        ("-1234567.125", "-1,234,567.13"),
+        ("-0.005", "-0.01"),
+        ("0.004", "0.00"),
+        ("999.995", "1,000.00"),
+        ("12", "12.00"),
+    ],
+)
+def test_money_text_is_half_up_with_separators(value: str, text: str) -> None:
+    engine = BatchEngine(policylang.load(GOLDEN / "core.policy").program)
+    try:
+        got = engine.con.execute(f"SELECT {money_text(f'CAST({value!r} AS DECIMAL(18,3))')}")
+        assert got.fetchone()[0] == text  # type: ignore[index]
+    finally:
+        engine.close()
