@@ -35,7 +35,15 @@ STANDARD_CLAIM_FIELDS: tuple[ir.FieldSpec, ...] = (
 )
 
 # What an aggregate over `claims` sees besides the claim fields: the claim's decision.
-DECISION_FIELDS = {"status": "text", "payable": "money", "title": "text", "funding": "text"}
+# `rule` is the rule of the decision's first reason (`conflict` for a conflict between titles or
+# rules, `claim_id` for a repeated claim id, a field name for a broken row).
+DECISION_FIELDS = {
+    "status": "text",
+    "payable": "money",
+    "title": "text",
+    "funding": "text",
+    "rule": "text",
+}
 
 # What an aggregate over `lines` (in a check) sees: the settlement lines computed before it.
 LINE_FIELDS = {"settlement": "text", "party": "text", "item": "text", "amount": "money"}

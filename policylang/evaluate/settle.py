@@ -255,6 +255,7 @@ def decided_claims(rows: Sequence[ClaimRow], decisions: Sequence[Decision]) -> l
             "payable": d.payable,
             "title": d.title,
             "funding": d.funding,
+            "rule": d.reasons[0].rule if d.reasons else None,
         }
         for row, d in zip(rows, decisions, strict=True)
     ]
