@@ -25,7 +25,7 @@ from policylang.evaluate.interpreter import Interpreter, TraceStep
 from policylang.evaluate.invariants import InvariantResult
 from policylang.evaluate.settle import Settlement, settle
 from policylang.evaluate.tables import validate_table
-from policylang.io.claims import ClaimRow, ClaimTyper, read_claims, read_mappings
+from policylang.io.claims import ClaimRow, ClaimTyper, RawClaims, read_claims, read_mappings
 from policylang.io.raw import RawClaim
 from policylang.io.tables import Table, load_table, type_rows
 from policylang.loader import LoadedFile, load_files
@@ -97,6 +97,8 @@ class Policy:
 
     # ------------------------------------------------------------ claims
     def raw_claims(self, claims: ClaimsInput) -> Iterator[RawClaim]:
+        if isinstance(claims, RawClaims):
+            return iter(claims)
         if isinstance(claims, str | os.PathLike):
             return read_claims(Path(claims))
         if hasattr(claims, "to_dicts"):  # a polars DataFrame

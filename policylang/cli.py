@@ -209,10 +209,15 @@ def check(
     output: Annotated[Path | None, typer.Option("--output", help="Write decisions here.")] = None,
     engine: Annotated[
         str,
-        typer.Option(
-            "--engine", help="interpret, batch (DuckDB) or auto (docs/architecture.md)."
-        ),
+        typer.Option("--engine", help="interpret, batch (DuckDB) or auto (docs/architecture.md)."),
     ] = "interpret",
+    pseudonymise: Annotated[
+        bool,
+        typer.Option(
+            "--pseudonymise",
+            help="Replace each patient (BSN) by a stable pseudonym as the claims are read.",
+        ),
+    ] = False,
 ) -> None:
     """Evaluate every claim: one decision per claim, with reasons and citations."""
     if format not in ("table", "json", "jsonl", "csv"):
@@ -222,6 +227,17 @@ def check(
         err.print(f"error: unknown --engine `{escape(engine)}`; use interpret, batch or auto")
         raise typer.Exit(2)
     policy = _policy(rules, table)
+    source: Any = claims
+    if pseudonymise:
+        from policylang.io.claims import RawClaims, pseudonymised, read_claims
+
+        try:
+            source = RawClaims(pseudonymised(read_claims(claims)))
+        except PolicyError as error:
+            _fail(error)
+        if engine != "interpret":
+            err.print("note: --pseudonymise reads the claims in Python: using the interpreter")
+            engine = "interpret"
     if engine != "interpret":
         from policylang.evaluate.batch import UnsupportedInBatch
         from policylang.evaluate.batch.command import batch_check
@@ -248,7 +264,7 @@ def check(
                 raise typer.Exit(1)
             return
     try:
-        decisions, invariants = policy.check_invariants(claims)
+        decisions, invariants = policy.check_invariants(source)
     except PolicyError as error:
         _fail(error)
     _write_decisions(decisions, format, output, invariants)

@@ -232,3 +232,33 @@ def test_lint_reports_uncited_titles_and_overlaps(tmp_path: Path) -> None:
 def test_the_bundled_rule_files_are_formatted() -> None:
     code, _, err = run("fmt", "--check", "rules/")
     assert code == 0, err
+
+
+def test_pseudonymise_replaces_patients_consistently(tmp_path: Path) -> None:
+    from policylang.io.ei import pseudonym
+
+    claims = tmp_path / "c.csv"
+    claims.write_text(
+        "claim_id,provider,insurer,patient,code,start_date,amount,referrer\n"
+        "a,1,3311,123456782,990001,2025-03-03,60.00,huisarts\n"
+        "b,1,3311,123456782,029999021,2025-03-03,850.00,\n"
+    )
+    code, out, _ = run(
+        "check",
+        f"{GOLDEN}/core.policy",
+        "--claims",
+        str(claims),
+        "--format",
+        "json",
+        "--pseudonymise",
+    )
+    assert code == 1
+    decisions = json.loads(out)["decisions"]
+    # The exclusion still finds the same patient: the pseudonym is stable.
+    assert decisions[0]["reasons"][0]["message"].startswith("double funding")
+    from policylang.io.claims import pseudonymised, read_csv
+
+    first = next(pseudonymised(read_csv(claims)))
+    assert first.fields["patient"] == pseudonym("123456782")
+    assert len(first.fields["patient"]) == 32
+    assert first.fields["patient"] != "123456782"

@@ -301,6 +301,29 @@ def read_claims(path: str | Path) -> Iterator[RawClaim]:
     return read_csv(path)
 
 
+class RawClaims:
+    """Raw claims already read (for example pseudonymised); `Policy.check` accepts them."""
+
+    def __init__(self, rows: Iterable[RawClaim]) -> None:
+        self.rows = rows
+
+    def __iter__(self) -> Iterator[RawClaim]:
+        return iter(self.rows)
+
+
+def pseudonymised(rows: Iterable[RawClaim], key: bytes | None = None) -> Iterator[RawClaim]:
+    """The same claims with each `patient` replaced by a stable pseudonym (the BSN never leaves
+    the reader). Without `key` the pseudonym hides, but does not anonymise: see docs."""
+    from policylang.io.ei import pseudonym
+
+    for raw in rows:
+        patient = raw.fields.get("patient")
+        if patient and patient.strip():
+            fields = {**raw.fields, "patient": pseudonym(patient.strip(), key)}
+            raw = RawClaim(raw.row, fields, raw.problems)
+        yield raw
+
+
 def claims_from_text(text: str) -> Iterator[RawClaim]:
     """Raw claims from CSV text (used by tests and examples)."""
     reader = csv.reader(io.StringIO(text))
