@@ -541,6 +541,9 @@ class SplitSpec:
     or non-negative weights / cost amounts to prorate by (`weights`, `costs`). The coordination
     fee comes off the top for `fee_role`; the rest is divided by largest remainder, ties to the
     earlier role. `tariff` None means the title's tariff.
+
+    `weight_field` set (`weights from claim.FIELD`): the weights are not declared but read from
+    that numeric claim field of the trajectory's counted part claims; `weights` is then empty.
     """
 
     name: str
@@ -557,6 +560,7 @@ class SplitSpec:
     network: str | None  # table of network members, keyed by provider
     citation: str | None
     span: Span = _span()
+    weight_field: str | None = None  # `weights from claim.FIELD` (docs/splitting.md)
 
     @property
     def main_role(self) -> str:
@@ -584,3 +588,26 @@ class Program:
 
     def claim_field(self, name: str) -> FieldSpec | None:
         return next((f for f in self.claim_fields if f.name == name), None)
+
+    def expressions(self) -> Iterator[Expr]:
+        """Every expression of the program: definitions, titles, rules, settlements, checks,
+        invariants and test expectations (for analyses that look at all of them)."""
+        yield from (d.expr for d in self.defines.values())
+        for title in self.titles.values():
+            yield from (c.expr for c in title.eligibility)
+            if title.tariff is not None:
+                yield title.tariff
+        for rule in self.rules.values():
+            yield from (e for e in (rule.when, rule.pay) if e is not None)
+        for settlement in self.settlements.values():
+            yield from (e for _, e in settlement.lets)
+            yield from (step[1].expr for step in settlement.steps if step[0] == "line")
+        for check in self.checks.values():
+            yield from (e for e in (check.expr, check.tolerance) if e is not None)
+        for invariant in self.invariants.values():
+            yield invariant.expr
+            double = invariant.double_funding
+            if double is not None and double.where is not None:
+                yield double.where
+        for test in self.tests:
+            yield from (e for e, _ in test.value_expectations)

@@ -36,27 +36,12 @@ def _shared_codes(a: ir.CodeMatcher, b: ir.CodeMatcher) -> list[str]:
 
 
 def _referenced(program: ir.Program) -> set[str]:
-    used: set[str] = set()
-    exprs: list[ir.Expr] = [d.expr for d in program.defines.values()]
-    for title in program.titles.values():
-        exprs += [c.expr for c in title.eligibility]
-        if title.tariff is not None:
-            exprs.append(title.tariff)
-    for rule in program.rules.values():
-        exprs += [e for e in (rule.when, rule.pay) if e is not None]
-    for settlement in program.settlements.values():
-        exprs += [e for _, e in settlement.lets]
-        exprs += [s[1].expr for s in settlement.steps if s[0] == "line"]
-    for check in program.checks.values():
-        exprs += [e for e in (check.expr, check.tolerance) if e is not None]
-    exprs += [i.expr for i in program.invariants.values()]
-    for test in program.tests:
-        exprs += [e for e, _ in test.value_expectations]
-    for expr in exprs:
-        for sub in ir.walk(expr):
-            if isinstance(sub, ir.ParamRef | ir.ParamAtYear | ir.DefineRef):
-                used.add(sub.name)
-    return used
+    return {
+        sub.name
+        for expr in program.expressions()
+        for sub in ir.walk(expr)
+        if isinstance(sub, ir.ParamRef | ir.ParamAtYear | ir.DefineRef)
+    }
 
 
 def lint(program: ir.Program) -> list[Diagnostic]:

@@ -140,19 +140,7 @@ def _amounts(program: ir.Program) -> list[Decimal]:
 
 
 def _expressions(program: ir.Program) -> list[ir.Expr]:
-    exprs: list[ir.Expr] = []
-    for title in program.titles.values():
-        exprs += [c.expr for c in title.eligibility]
-        if title.tariff is not None:
-            exprs.append(title.tariff)
-    for rule in program.rules.values():
-        exprs += [e for e in (rule.when, rule.pay) if e is not None]
-    for invariant in program.invariants.values():
-        exprs.append(invariant.expr)
-        if invariant.double_funding and invariant.double_funding.where is not None:
-            exprs.append(invariant.double_funding.where)
-    exprs += [d.expr for d in program.defines.values()]
-    return exprs
+    return list(program.expressions())
 
 
 def _field_strategy(program: ir.Program, spec: ir.FieldSpec) -> st.SearchStrategy[str]:
