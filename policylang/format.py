@@ -349,6 +349,9 @@ def _split(w: _Writer, item: nodes.SplitDecl) -> None:
     for roles in item.roles:
         w.line(f"roles {', '.join(r.name for r in roles.roles)}", 1, roles.span.start)
     for basis in item.bases:
+        if basis.field is not None:
+            w.line(f"{basis.kind} from {expr(basis.field)}", 1, basis.span.start)
+            continue
         parts = ", ".join(f"{p.role} {expr(p.value)}" for p in basis.parts)
         w.line(f"{basis.kind} {parts}", 1, basis.span.start)
     for fee in item.fees:

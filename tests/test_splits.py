@@ -344,3 +344,263 @@ def test_fmt_round_trips_a_split() -> None:
     assert "  costs main_treater EUR 200.00, diagnostics EUR 550.00, aftercare EUR 250.00\n" in (
         formatted
     )
+
+
+# ---------------------------------------------------------------- weights from the claims
+
+ACTIVITIES = """policy "split by activity"
+enum Role { main_treater, diagnostics, aftercare }
+claim { trajectory: code?  role: Role?  activities: integer?  weight: decimal?  remark: text? }
+table network key provider { provider: code  name: text }
+title dbc "DBC" { codes {"020109023"} tariff fixed EUR 1000.00 }
+split by_activity {
+  of title dbc
+  roles main_treater, diagnostics, aftercare
+  weights from claim.activities
+  network in network
+}
+"""
+
+WITH_FEE = ACTIVITIES.replace(
+    "  network in network\n",
+    "  coordination fee EUR 100.00 to main_treater\n  network in network\n",
+)
+
+
+def activity_policy(text: str = ACTIVITIES) -> policylang.Policy:
+    policy = policylang.loads(text, "activity.policy")
+    return policy.with_tables({"network": policy.table_rows("network", NETWORK_ROWS)})
+
+
+def part(claim_id: str, provider: str, role: str, activities: str, **extra: Any) -> dict[str, Any]:
+    return claim(
+        claim_id, provider, extra.pop("amount", "0.00"), role, activities=activities, **extra
+    )
+
+
+def test_divide_by_claim_weights() -> None:
+    spec = activity_policy().program.splits["by_activity"]
+    assert spec.basis == "weights" and spec.weight_field == "activities" and spec.weights == ()
+    one = Decimal(1)
+    assert divide(spec, Decimal("1000.00"), weights=(one, one, one)) == {
+        "main_treater": Decimal("333.34"),
+        "diagnostics": Decimal("333.33"),
+        "aftercare": Decimal("333.33"),
+    }
+    assert divide(spec, Decimal("1000.00"), weights=(Decimal(3), Decimal(0), one)) == {
+        "main_treater": Decimal("750.00"),
+        "diagnostics": Decimal("0.00"),
+        "aftercare": Decimal("250.00"),
+    }
+    with pytest.raises(ValueError, match=r"weights from claim\.FIELD"):
+        divide(spec, Decimal("1000.00"))
+    with pytest.raises(ValueError, match="only by"):
+        divide(thirds_policy().program.splits["thirds"], Decimal("1.00"), weights=(one, one, one))
+
+
+def test_activities_one_one_one_as_claims() -> None:
+    got = decided(
+        activity_policy(),
+        [
+            part("m", "A", "main_treater", "1", amount="333.34"),
+            part("d", "B", "diagnostics", "1", amount="333.33"),
+            part("a", "A", "aftercare", "1", amount="300.00"),
+        ],
+    )
+    assert got["m"][:2] == ("accepted", "333.34")
+    assert got["d"][:2] == ("accepted", "333.33")
+    assert got["a"] == (
+        "adjusted",
+        "333.33",
+        [
+            "funded as DBC (production)",
+            "part `aftercare` of split `by_activity` (trajectory `T1`): "
+            "weight 1 of 3 (`claim.activities`) of EUR 1,000.00 = EUR 333.33",
+        ],
+    )
+
+
+def test_activities_three_and_one_only_the_claimed_parts_count() -> None:
+    # aftercare claims no part: the whole is divided over 3 + 1 = 4 activities.
+    got = decided(
+        activity_policy(),
+        [part("m", "A", "main_treater", "3"), part("d", "B", "diagnostics", "1")],
+    )
+    assert got["m"][:2] == ("adjusted", "750.00")
+    assert got["d"][:2] == ("adjusted", "250.00")
+    assert got["d"][2][-1].endswith(
+        "weight 1 of 4 (`claim.activities`) of EUR 1,000.00 = EUR 250.00"
+    )
+
+
+def test_coordination_fee_first_then_the_activities() -> None:
+    # rest 900.00 over 1 + 2 + 0: main 300.00 + 100.00, diagnostics 600.00, aftercare 0.00
+    got = decided(
+        activity_policy(WITH_FEE),
+        [
+            part("m", "A", "main_treater", "1", amount="400.00"),
+            part("d", "B", "diagnostics", "2", amount="600.00"),
+            part("a", "A", "aftercare", "0", amount="0.00"),
+        ],
+    )
+    assert got["m"][:2] == ("accepted", "400.00")
+    assert got["m"][2][-1] == (
+        "part `main_treater` of split `by_activity` (trajectory `T1`): weight 1 of 3 "
+        "(`claim.activities`) of EUR 900.00 plus the coordination fee EUR 100.00 = EUR 400.00"
+    )
+    assert got["d"][:2] == ("accepted", "600.00")
+    assert got["a"][:2] == ("accepted", "0.00")
+
+
+def test_decimal_weights_ties_and_rejected_parts() -> None:
+    text = ACTIVITIES.replace("claim.activities", "claim.weight")
+    got = decided(
+        activity_policy(text),
+        [
+            claim("m", "A", "0.00", "main_treater", weight="2.5"),
+            claim("a", "A", "0.00", "aftercare", weight="0.5"),
+            # claimed twice: both rejected, so their weights do not count
+            claim("d1", "B", "0.00", "diagnostics", weight="7"),
+            claim("d2", "B", "0.00", "diagnostics", weight="7"),
+        ],
+    )
+    # 1000 x 2.5/3 = 833.333.. -> 833.33; 1000 x 0.5/3 = 166.666.. -> 166.67 (largest remainder)
+    assert got["m"][:2] == ("adjusted", "833.33")
+    assert got["a"][:2] == ("adjusted", "166.67")
+    assert got["d1"][0] == got["d2"][0] == "rejected"
+    # equal remainders go to the earlier role in `roles`, not the earlier claim:
+    # EUR 1,000.00 over diagnostics 1, aftercare 2 -> 333.333.. and 666.666.. -> 333.33, 666.67;
+    # over main_treater 1, diagnostics 1, aftercare 1 the cent goes to main_treater.
+    tie = decided(
+        activity_policy(),
+        [
+            part("a", "A", "aftercare", "1"),
+            part("d", "B", "diagnostics", "1"),
+            part("m", "A", "main_treater", "1"),
+            part("a2", "A", "aftercare", "2", trajectory="T2"),
+            part("d2", "B", "diagnostics", "1", trajectory="T2"),
+        ],
+    )
+    assert [tie[i][1] for i in ("m", "d", "a", "d2", "a2")] == [
+        "333.34",
+        "333.33",
+        "333.33",
+        "333.33",
+        "666.67",
+    ]
+
+
+def test_missing_negative_and_all_zero_weights_are_errors() -> None:
+    got = decided(
+        activity_policy(),
+        [
+            part("m", "A", "main_treater", "2"),
+            part("d", "B", "diagnostics", ""),
+            part("a", "A", "aftercare", "-1"),
+            part("z1", "A", "main_treater", "0", trajectory="T2"),
+            part("z2", "B", "diagnostics", "0", trajectory="T2"),
+            claim("w", "A", "1000.00", None, trajectory="T3"),  # a whole claim needs no weight
+        ],
+    )
+    missing = (
+        "split `by_activity` cannot divide trajectory `T1`: `claim.activities` is -1 on claim a; "
+        "`claim.activities` is empty on claim d (every part claim needs `claim.activities` >= 0, "
+        "and at least one above 0)"
+    )
+    for claim_id in ("m", "d", "a"):
+        assert got[claim_id] == ("error", "0.00", [missing])
+    zero = "`claim.activities` is 0 on every part claim (z1, z2)"
+    assert got["z1"][0] == got["z2"][0] == "error"
+    assert zero in got["z1"][2][0]
+    assert got["w"][:2] == ("accepted", "1000.00")
+
+
+def test_claim_weights_do_not_depend_on_claim_order() -> None:
+    claims = [
+        part("m", "A", "main_treater", "1"),
+        part("d", "B", "diagnostics", "1"),
+        part("a", "A", "aftercare", "1"),
+        part("m2", "A", "main_treater", "5", trajectory="T2"),
+        part("a2", "B", "aftercare", "2", trajectory="T2"),
+    ]
+    policy = activity_policy(WITH_FEE)
+    forward = decided(policy, claims)
+    assert decided(policy, list(reversed(claims))) == forward
+    assert decided(policy, claims[2:] + claims[:2]) == forward
+    # rest 900.00 over 1, 1, 1: the cent-free 300.00 each; T2: 900 x 5/7 = 642.857.. -> 642.86
+    assert [forward[i][1] for i in ("m", "d", "a", "m2", "a2")] == [
+        "400.00",
+        "300.00",
+        "300.00",
+        "742.86",
+        "257.14",
+    ]
+
+
+def test_claim_weights_same_money_in_both_modes() -> None:
+    policy = activity_policy(WITH_FEE)
+    today = [claim("w", "A", "1000.00", None)]
+    split = [
+        part("m", "A", "main_treater", "3"),
+        part("d", "B", "diagnostics", "1"),
+        part("a", "B", "aftercare", "2"),
+    ]
+    # rest 900.00 over 3 + 1 + 2 = 6: 450.00 (+ 100.00), 150.00, 300.00
+    result = policy.compare_modes(today, split)
+    assert [(line.mode, line.payer, line.payee, line.amount) for line in result.lines] == [
+        ("today", "insurer", "A", Decimal("1000.00")),
+        ("today", "A", "B", Decimal("150.00")),
+        ("today", "A", "B", Decimal("300.00")),
+        ("split", "insurer", "A", Decimal("550.00")),
+        ("split", "insurer", "B", Decimal("150.00")),
+        ("split", "insurer", "B", Decimal("300.00")),
+    ]
+    assert result.insurer_today == result.insurer_split == Decimal("1000.00")
+    assert result.hospitals == (
+        ("A", Decimal("550.00"), Decimal("550.00")),
+        ("B", Decimal("450.00"), Decimal("450.00")),
+    )
+    assert result.holds
+
+
+def test_weights_from_an_unknown_or_non_numeric_field_is_a_check_error() -> None:
+    assert _error(ACTIVITIES.replace("claim.activities", "claim.activity")) == (
+        "E0716",
+        "split `by_activity` reads its weights from `claim.activity`, "
+        "but the claim has no field `activity`",
+        "bad.policy:9:22",
+        "did you mean `activities`?",
+    )
+    assert _error(ACTIVITIES.replace("claim.activities", "claim.zzz"))[3] == (
+        "declare it in a claim block: `claim { zzz: integer? }`"
+    )
+    assert _error(ACTIVITIES.replace("claim.activities", "claim.remark")) == (
+        "E0716",
+        "claim field `remark` is text; the weights of a split are integer or decimal numbers",
+        "bad.policy:9:22",
+        "declare it as `remark: integer?` (a number of activities) or "
+        "`remark: decimal?` (a weight)",
+    )
+
+
+def test_a_discount_with_weights_from_the_claims_is_a_check_error() -> None:
+    text = ACTIVITIES.replace(
+        "claim { trajectory: code?", "claim { redone: bool = false  trajectory: code?"
+    ).replace("  network in network\n", "  discount 10% on diagnostics when claim.redone\n")
+    code, message, location, help_text = _error(text)
+    assert (code, message, location) == (
+        "E0719",
+        "split `by_activity` cannot take a discount: its weights come from `claim.activities` "
+        "of the part claims",
+        "bad.policy:10:3",
+    )
+    assert help_text is not None and "today's mode" in help_text
+
+
+def test_fmt_round_trips_weights_from_a_claim_field() -> None:
+    module = parse(ACTIVITIES.replace("weights from", "weights   from"), "a.policy")
+    formatted = format_module(module)
+    assert formatted.endswith("  weights from claim.activities\n  network in network\n}\n")
+    reparsed = parse(formatted, "a.policy")
+    assert reparsed.items[-1].bases[0].field.name == "activities"  # type: ignore[union-attr]
+    assert format_module(reparsed) == formatted

@@ -3,7 +3,8 @@
 A split is correct by construction or it does not load: it names exactly one payment title, every
 role has exactly one part, shares are percentages that add up to exactly 100%, weights and costs
 are non-negative and not all zero, and the claim schema has the `trajectory` and `role` fields the
-evaluator reads (docs/splitting.md). Errors are E0710-E0718, collected like every other stage's.
+evaluator reads, and the numeric field of `weights from claim.FIELD` (docs/splitting.md). Errors
+are E0710-E0719, collected like every other stage's.
 """
 
 from __future__ import annotations
@@ -114,9 +115,14 @@ def _split(state: CheckState, item: nodes.SplitDecl, file: LoadedFile) -> ir.Spl
     _claim_fields(state, item, roles)
 
     basis, weights = "shares", tuple(Decimal(0) for _ in roles)
+    weight_field = None
     if _one(state, item.bases, "shares", item):
         basis = item.bases[0].kind
-        weights = _weights(state, item, item.bases[0], roles)
+        if item.bases[0].field is not None:
+            weight_field = _weight_field(state, item, item.bases[0].field)
+            weights = ()
+        else:
+            weights = _weights(state, item, item.bases[0], roles)
 
     tariff = None
     if len(item.tariffs) > 1:
@@ -148,6 +154,16 @@ def _split(state: CheckState, item: nodes.SplitDecl, file: LoadedFile) -> ir.Spl
 
     discounts = []
     for discount in item.discounts:
+        if item.bases and item.bases[0].field is not None:
+            state.error(
+                "E0719",
+                f"split `{item.name}` cannot take a discount: its weights come from "
+                f"`{expr_text(item.bases[0].field)}` of the part claims",
+                discount.span,
+                "a whole DBC claimed in today's mode has no part claims to weigh, so it could not "
+                "take the same discount; declare the parts (`shares`, `weights` or `costs`) to "
+                "use a discount",
+            )
         rate = state.expressions.lower(discount.rate, scope)
         state.expressions.expect(rate, "percent", discount.rate.span, "a discount")
         value = discount.rate.value if isinstance(discount.rate, nodes.Literal) else None
@@ -194,6 +210,7 @@ def _split(state: CheckState, item: nodes.SplitDecl, file: LoadedFile) -> ir.Spl
         network=network,
         citation=citation_of(item.meta),
         span=item.span,
+        weight_field=weight_field,
     )
 
 
@@ -331,6 +348,33 @@ def _weights(
             "at least one role needs a part",
         )
     return tuple(values)
+
+
+def _weight_field(state: CheckState, item: nodes.SplitDecl, field: nodes.Member) -> str | None:
+    """`weights from claim.FIELD`: FIELD must be a declared integer or decimal claim field."""
+    fields = state.env.claim_fields
+    spec = fields.get(field.name)
+    if spec is None:
+        state.error(
+            "E0716",
+            f"split `{item.name}` reads its weights from `claim.{field.name}`, "
+            f"but the claim has no field `{field.name}`",
+            field.span,
+            did_you_mean(field.name, fields)
+            or f"declare it in a claim block: `claim {{ {field.name}: integer? }}`",
+        )
+        return None
+    if spec.type not in _BASIS_TYPES["weights"]:
+        state.error(
+            "E0716",
+            f"claim field `{field.name}` is {describe(spec.type)}; the weights of a split "
+            "are integer or decimal numbers",
+            field.span,
+            f"declare it as `{field.name}: integer?` (a number of activities) or "
+            f"`{field.name}: decimal?` (a weight)",
+        )
+        return None
+    return field.name
 
 
 def _claim_fields(state: CheckState, item: nodes.SplitDecl, roles: tuple[str, ...]) -> None:

@@ -14,7 +14,10 @@ never on row order, so shuffling the claims changes no decision:
 3. Every other claim is priced: the whole is the tariff on the trajectory's first day (the claim
    with the earliest start date, then the smallest claim_id), the coordination fee comes off the
    top for the main treater, the rest is divided by largest remainder in declared role order
-   (policylang.allocation), and each applicable discount is taken off its role's part.
+   (policylang.allocation), and each applicable discount is taken off its role's part. With
+   `weights from claim.FIELD` the weights are read from the part claims still standing after
+   step 2 (a role without one weighs 0); an empty or negative weight, or all weights 0, makes
+   every such part an `error` decision naming the field.
 
 `compare_modes` settles the same trajectories both ways and checks that the insurer pays the same.
 docs/splitting.md describes the semantics for policy authors.
@@ -47,12 +50,25 @@ __all__ = ["ModeComparison", "ModeLine", "apply_splits", "compare_modes", "divid
 # ---------------------------------------------------------------- dividing the whole
 
 
-def divide(spec: ir.SplitSpec, whole: Decimal, fee: Decimal = ZERO) -> dict[str, Decimal]:
+def divide(
+    spec: ir.SplitSpec,
+    whole: Decimal,
+    fee: Decimal = ZERO,
+    weights: Sequence[Decimal] | None = None,
+) -> dict[str, Decimal]:
     """Each role's part of `whole` (cents): the fee to the fee's role, the rest by the basis.
 
+    `weights` (in `roles` order) are the weights read from the part claims of a split with
+    `weights from claim.FIELD`: required for such a split, not allowed for any other.
     The parts sum to `whole` exactly and none is negative; EvaluationError when the fee is
-    negative or larger than the whole.
+    negative or larger than the whole, or the weights cannot be divided by (all zero, negative).
     """
+    if (weights is None) != (spec.weight_field is None):
+        raise ValueError(
+            f"split `{spec.name}`: weights are given "
+            + ("only by" if weights is not None else "by")
+            + " the claims of a split with `weights from claim.FIELD`"
+        )
     if fee < 0 or fee > whole:
         raise EvaluationError(
             f"the coordination fee EUR {_money(fee)} of split `{spec.name}` is not between "
@@ -62,7 +78,9 @@ def divide(spec: ir.SplitSpec, whole: Decimal, fee: Decimal = ZERO) -> dict[str,
         )
     rest = whole - fee
     try:
-        if spec.basis == "shares":
+        if weights is not None:
+            amounts = prorate(rest, list(weights))
+        elif spec.basis == "shares":
             amounts = split_by_shares(rest, list(spec.weights))
         else:
             amounts = prorate(rest, list(spec.weights))
@@ -263,10 +281,18 @@ def _judge(
                 f"(claim {shown})",
             )
 
+    # `weights from claim.FIELD`: the parts not rejected so far are divided by their own weights.
+    counted = [i for i in parts if not reasons[i]]
+    claim_weights, weight_error = _claim_weights(spec, trajectory, counted, values, ids)
     try:
         first = min(inside or members, key=lambda i: (values[i]["start_date"], ids[i]))
         whole, fee = _whole(interpreter, split, values[first])
-        amounts = divide(spec, whole, fee)
+        if spec.weight_field is None:
+            amounts = divide(spec, whole, fee)
+        elif weight_error is None and counted:
+            amounts = divide(spec, whole, fee, claim_weights)
+        else:  # no part to divide over (only whole claims), or weights that cannot divide
+            amounts = {}
     except EvaluationError as error:
         for index in members:
             result[index] = _replace(
@@ -291,9 +317,14 @@ def _judge(
             if trace is not None and index == trace_for:
                 trace.append(_step(spec, "rejected", "; ".join(r.message for r in reasons[index])))
             continue
+        if weight_error is not None and index in counted:
+            result[index] = _replace(decision, "error", ZERO, weight_error)
+            if trace is not None and index == trace_for:
+                trace.append(_step(spec, "error", weight_error.message))
+            continue
         env = Env(program, interpreter.tables, values[index]["start_date"], values[index])
         part_role: str | None = values[index].get("role")
-        priced = [_part_reason(spec, trajectory, part_role, whole, fee, amounts)]
+        priced = [_part_reason(spec, trajectory, part_role, whole, fee, amounts, claim_weights)]
         payable = amounts[part_role] if part_role is not None else whole
         for discount, rate_fn, condition_fn in split.discounts:
             if part_role is not None and discount.role != part_role:
@@ -323,6 +354,48 @@ def _judge(
             trace.append(_step(spec, status, priced[0].message))
 
 
+def _claim_weights(
+    spec: ir.SplitSpec,
+    trajectory: str,
+    counted: list[int],
+    values: dict[int, dict[str, Any]],
+    ids: dict[int, str],
+) -> tuple[tuple[Decimal, ...], Reason | None]:
+    """The weights (in `roles` order) read from the counted part claims, or why they cannot divide.
+
+    A role without a counted part claim weighs 0. Each role has at most one counted part (a part
+    claimed twice is rejected), so the weights do not depend on the order of the claims.
+    """
+    field = spec.weight_field
+    if field is None:
+        return (), None
+    by_role: dict[str, Decimal] = {}
+    problems = []
+    for index in sorted(counted, key=ids.__getitem__):
+        raw = values[index].get(field)
+        if raw is None:
+            problems.append(f"`claim.{field}` is empty on claim {ids[index]}")
+            continue
+        weight = Decimal(raw)
+        if not weight.is_finite() or weight < 0:
+            problems.append(f"`claim.{field}` is {weight:f} on claim {ids[index]}")
+            continue
+        by_role[values[index]["role"]] = weight
+    if not problems and counted and not any(by_role.values()):
+        problems.append(
+            f"`claim.{field}` is 0 on every part claim "
+            f"({', '.join(sorted(ids[i] for i in counted))})"
+        )
+    if problems:
+        message = (
+            f"split `{spec.name}` cannot divide trajectory `{trajectory}`: "
+            f"{'; '.join(problems)} (every part claim needs `claim.{field}` >= 0, "
+            "and at least one above 0)"
+        )
+        return (), Reason(spec.name, message, spec.citation)
+    return tuple(by_role.get(role, Decimal(0)) for role in spec.roles), None
+
+
 def _whole(
     interpreter: Interpreter, split: _Compiled, first: dict[str, Any]
 ) -> tuple[Decimal, Decimal]:
@@ -343,18 +416,27 @@ def _part_reason(
     whole: Decimal,
     fee: Decimal,
     amounts: dict[str, Decimal],
+    claim_weights: tuple[Decimal, ...] = (),
 ) -> Reason:
     if role is None:
         message = (
             f"whole DBC of split `{spec.name}` (trajectory `{trajectory}`): EUR {_money(whole)}"
         )
     else:
-        weight = spec.weights[spec.roles.index(role)]
-        basis = (
-            f"{_percent(weight)} of EUR {_money(whole - fee)}"
-            if spec.basis == "shares"
-            else f"{spec.basis[:-1]} {weight:f} of EUR {_money(whole - fee)}"
-        )
+        if spec.weight_field is not None:
+            weight = claim_weights[spec.roles.index(role)]
+            total = sum(claim_weights, Decimal(0))
+            basis = (
+                f"weight {weight:f} of {total:f} (`claim.{spec.weight_field}`) "
+                f"of EUR {_money(whole - fee)}"
+            )
+        else:
+            weight = spec.weights[spec.roles.index(role)]
+            basis = (
+                f"{_percent(weight)} of EUR {_money(whole - fee)}"
+                if spec.basis == "shares"
+                else f"{spec.basis[:-1]} {weight:f} of EUR {_money(whole - fee)}"
+            )
         extra = f" plus the coordination fee EUR {_money(fee)}" if role == spec.fee_role else ""
         message = (
             f"part `{role}` of split `{spec.name}` (trajectory `{trajectory}`): "

@@ -438,6 +438,14 @@ class _Lower(Transformer[Token, Any]):
         return nodes.SplitBasis("weights", tuple(children), self._span(meta))
 
     @v_args(meta=True)
+    def split_weights_from(self, meta: Any, children: list[Token]) -> nodes.SplitBasis:
+        span = self._span(meta)
+        field = nodes.Member(
+            nodes.Name("claim", span), str(children[0]), self._tok_span(children[0])
+        )
+        return nodes.SplitBasis("weights", (), span, field)
+
+    @v_args(meta=True)
     def split_costs(self, meta: Any, children: list[Any]) -> nodes.SplitBasis:
         return nodes.SplitBasis("costs", tuple(children), self._span(meta))
 

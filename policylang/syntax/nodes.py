@@ -527,8 +527,9 @@ class SplitPart:
 @attrs.frozen
 class SplitBasis:
     kind: str  # "shares", "weights" or "costs"
-    parts: tuple[SplitPart, ...]
+    parts: tuple[SplitPart, ...]  # empty for `weights from claim.FIELD`
     span: Span = _span()
+    field: Member | None = None  # `weights from claim.FIELD`: each part claim carries its weight
 
 
 @attrs.frozen

@@ -137,3 +137,88 @@ def test_insurer_pays_the_same_in_both_modes_whatever_the_order(
     Random(seed).shuffle(shuffled)
     by_id = {d.claim_id: d for d in policy.check(shuffled)}
     assert [by_id[d.claim_id] for d in decisions] == decisions
+
+
+# ---------------------------------------------------------------- weights from the claims
+
+
+def activity_text(tariff: Decimal, fee: Decimal) -> str:
+    return f"""policy "property by activity"
+enum Role {{ {", ".join(ROLES)} }}
+claim {{ trajectory: code?  role: Role?  activities: integer? }}
+title dbc "DBC" {{ codes {{"020109023"}} tariff free }}
+split s {{
+  of title dbc
+  tariff EUR {tariff}
+  roles {", ".join(ROLES)}
+  weights from claim.activities
+  coordination fee EUR {fee} to main_treater
+}}
+"""
+
+
+@st.composite
+def claimed_activities(draw: st.DrawFn) -> dict[str, int]:
+    """A part claim for some of the roles, each with its activities (not all zero)."""
+    chosen = draw(st.lists(st.sampled_from(ROLES), min_size=1, max_size=len(ROLES), unique=True))
+    counts = {role: draw(st.integers(min_value=0, max_value=10_000)) for role in chosen}
+    if not any(counts.values()):
+        counts[chosen[0]] = draw(st.integers(min_value=1, max_value=10_000))
+    return counts
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    tariff=cents,
+    fee_cents=st.integers(min_value=0, max_value=10**9),
+    activities=claimed_activities(),
+    providers=st.lists(st.sampled_from("ABC"), min_size=len(ROLES), max_size=len(ROLES)),
+    seed=st.integers(min_value=0, max_value=2**32),
+)
+def test_claim_weights_conserve_money_in_any_order(
+    tariff: Decimal,
+    fee_cents: int,
+    activities: dict[str, int],
+    providers: list[str],
+    seed: int,
+) -> None:
+    fee = min(Decimal(fee_cents).scaleb(-2), tariff)
+    text = activity_text(tariff, fee)
+    if text not in _CACHE:
+        _CACHE[text] = policylang.loads(text, "activity.policy")
+    policy = _CACHE[text]
+    main = providers[0]
+    split = []
+    for index, role in enumerate(ROLES):
+        if role in activities:
+            provider = main if role == "main_treater" else providers[index]
+            row = _claim(f"p{index}", provider, "T0", role, False)
+            del row["redone"]
+            split.append({**row, "activities": str(activities[role])})
+    decisions = policy.check(split)
+    note(f"{[(d.claim_id, d.status, d.payable) for d in decisions]}")
+    assert all(d.status in ("accepted", "adjusted") for d in decisions)
+    payable = {d.claim_id: d.payable for d in decisions}
+    # The parts sum to the whole (less the fee when the main treater claims no part), none negative,
+    # every part in cents, and a part with no activities gets nothing but its fee.
+    expected = tariff if "main_treater" in activities else tariff - fee
+    assert sum(payable.values(), Decimal(0)) == expected
+    assert all(
+        amount >= 0 and amount == amount.quantize(Decimal("0.01")) for amount in payable.values()
+    )
+    for index, role in enumerate(ROLES):
+        if activities.get(role) == 0:
+            assert payable[f"p{index}"] == (fee if role == "main_treater" else 0)
+    # Order-independent.
+    shuffled = list(split)
+    Random(seed).shuffle(shuffled)
+    by_id = {d.claim_id: d for d in policy.check(shuffled)}
+    assert [by_id[d.claim_id] for d in decisions] == decisions
+    # Today's mode pays the same: the main treater claims the whole and passes on the same parts.
+    if "main_treater" in activities:
+        today = [_claim("w0", main, "T0", "", False)]
+        del today[0]["redone"]
+        result = policy.compare_modes(today, shuffled)
+        note(f"{result.to_json()}")
+        assert result.insurer_today == result.insurer_split == tariff
+        assert result.holds
