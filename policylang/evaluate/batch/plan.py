@@ -37,6 +37,7 @@ from policylang.evaluate.batch.sqltext import (
     date_text,
     literal,
     money_text,
+    py_strip,
     quote,
     reason,
     ws_literal,
@@ -246,12 +247,15 @@ class Planner:
 
     # ------------------------------------------------------------ query
     def build(self, source: str) -> Phase1:
+        def raw_text(name: str) -> str:
+            if self.raw_types.get(name, "VARCHAR") == "VARCHAR":
+                return f'"r_{name}"'
+            return f'CAST("r_{name}" AS VARCHAR)'
+
         """The phase-1 query over `source`, a SELECT giving `_row` and `r_<field>` columns."""
         program = self.program
         fields = program.claim_fields
-        trims = ", ".join(
-            f'trim(CAST("r_{f.name}" AS VARCHAR), {ws_literal()}) AS "t_{f.name}"' for f in fields
-        )
+        trims = ", ".join(f'{py_strip(raw_text(f.name))} AS "t_{f.name}"' for f in fields)
         raw_cols = ", ".join(f'"r_{f.name}"' for f in fields)
         s1 = f"SELECT _row, {raw_cols}, {trims} FROM src"
         values, problems = [], []

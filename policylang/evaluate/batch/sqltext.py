@@ -29,6 +29,16 @@ def ws_literal() -> str:
     return "(" + " || ".join(f"chr({ord(c)})" for c in PY_WHITESPACE) + ")"
 
 
+def py_strip(sql: str) -> str:
+    """`str.strip()`: trim() with Python's whitespace. trim() with a character set costs about
+    a microsecond a value, so it runs only where the first or the last character is not plain
+    ASCII (33..132 holds no Python whitespace; NULL and '' take the trim branch)."""
+    return (
+        f"(CASE WHEN ord({sql}) BETWEEN 33 AND 132 AND ord(right({sql}, 1)) BETWEEN 33 AND 132 "
+        f"THEN {sql} ELSE trim({sql}, {ws_literal()}) END)"
+    )
+
+
 def literal(value: Any, type_: str) -> str:
     """A typed value of the IR as a SQL literal of the type the engine uses for it."""
     if value is None:
@@ -117,8 +127,11 @@ def money_text(sql: str) -> str:
     rounded = f"CAST(round({sql}, 2) AS DECIMAL(38,2))"
     text = f"CAST(abs({rounded}) AS VARCHAR)"
     whole = f"split_part({text}, '.', 1)"
+    # format() groups a BIGINT exactly and fast; the regular expression takes wider values
     grouped = (
-        f"rtrim(ltrim(regexp_replace(lpad({whole}, 39, ' '), '(...)', '\\1,', 'g'), ' ,'), ',')"
+        f"(CASE WHEN length({whole}) <= 18 THEN format('{{:,}}', CAST({whole} AS BIGINT)) ELSE "
+        f"rtrim(ltrim(regexp_replace(lpad({whole}, 39, ' '), '(...)', '\\1,', 'g'), ' ,'), ',') "
+        "END)"
     )
     return (
         f"((CASE WHEN {rounded} < 0 THEN '-' ELSE '' END) || {grouped} || '.' || "
