@@ -27,6 +27,9 @@ from policylang.evaluate.batch.plan import Planner
 from policylang.evaluate.batch.sqltext import jconst, jdyn, quote
 
 FALLBACK = "batch-fallback: "
+# DuckDB's own default is 80% of RAM; with a limit it spills the decided-claims table and the
+# final sort to temp_directory, so 10M claims run in bounded memory at no cost on 1M.
+DEFAULT_MEMORY = "400MB"
 PLAIN_TYPES = ("VARCHAR", "DATE", "BOOLEAN", "BIGINT", "INTEGER", "SMALLINT", "TINYINT", '"NULL"')
 ARROW_TYPES = {
     "money": "decimal128(18, 2)",
@@ -118,7 +121,7 @@ class BatchEngine:
         program: ir.Program,
         tables: Mapping[str, Mapping[Any, Mapping[str, Any]]] | None = None,
         threads: int | None = None,
-        memory_limit: str | None = None,
+        memory_limit: str | None = DEFAULT_MEMORY,
     ) -> None:
         import duckdb
 
@@ -260,8 +263,10 @@ class BatchEngine:
         phase1 = Planner(self.program, {n: f"tbl_{n}" for n in self.tables}, raw_types).build(
             source
         )
-        order = " ORDER BY _row" if phase1.has_joins else ""
-        self._execute(f"CREATE OR REPLACE TEMP TABLE d AS SELECT * FROM ({phase1.sql}){order}")
+        # Row numbers are fixed (the raw table above was filled in file order); from here on
+        # every step is keyed by `_row` and the output is sorted by it, so DuckDB may reorder.
+        self.con.execute("SET preserve_insertion_order = false")
+        self._execute(f"CREATE OR REPLACE TEMP TABLE d AS {phase1.sql}")
         self._apply(cross.duplicates())
         if self.program.splits:
             split = self.con.execute(
@@ -317,14 +322,31 @@ class BatchEngine:
             value = column if safe else jdyn(column)
             return f"coalesce('\"' || {value} || '\"', 'null')"
 
+        # one concat() (one allocation a line) instead of a chain of `||`; the CASE keeps the
+        # NULL a `||` chain gives when a part is NULL
         return (
-            '\'{"claim_id": "\' || ' + jdyn("_cid") + ' || \'", "status": "\' || status || '
-            '\'", "payable": "\' || CAST(payable AS VARCHAR) || \'", "claimed": \' || '
-            "coalesce('\"' || CAST(claimed AS VARCHAR) || '\"', 'null') || ', \"title\": ' || "
-            + text("title")
-            + " || ', \"funding\": ' || "
-            + text("funding")
-            + " || ', \"reasons\": [' || reasons || ']}'"
+            "(CASE WHEN _cid IS NULL OR status IS NULL OR payable IS NULL OR reasons IS NULL "
+            "THEN NULL ELSE concat("
+            + ", ".join(
+                [
+                    '\'{"claim_id": "\'',
+                    jdyn("_cid"),
+                    '\'", "status": "\'',
+                    "status",
+                    '\'", "payable": "\'',
+                    "CAST(payable AS VARCHAR)",
+                    '\'", "claimed": \'',
+                    "coalesce('\"' || CAST(claimed AS VARCHAR) || '\"', 'null')",
+                    "', \"title\": '",
+                    text("title"),
+                    "', \"funding\": '",
+                    text("funding"),
+                    "', \"reasons\": ['",
+                    "reasons",
+                    "']}'",
+                ]
+            )
+            + ") END)"
         )
 
     def lines(self, batch_size: int = 65536) -> Iterator[tuple[int, str]]:
