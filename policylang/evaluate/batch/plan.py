@@ -35,6 +35,7 @@ from policylang.evaluate.batch.expr import (
 from policylang.evaluate.batch.sqltext import (
     Msg,
     date_text,
+    jdyn,
     literal,
     money_text,
     py_strip,
@@ -276,7 +277,7 @@ class Planner:
         key, combos = self.combinations()
         s3 = (
             f'SELECT *, {key} AS _k, coalesce("f_end_date0", {col("start_date")}) AS '
-            f"{col('end_date')} FROM s2"
+            f"{col('end_date')}, {jdyn(col('code'))} AS _jcode FROM s2"
         )
 
         # ---- eligibility per title
@@ -304,7 +305,8 @@ class Planner:
         s4 = "SELECT *" + "".join(", " + c for c in elig_cols) + " FROM s3"
 
         # ---- dispatch
-        code_dyn = ("dyn", col("code"))
+        # the code JSON-escaped once (`_jcode`), not in every message of every title group
+        code_dyn = ("safe", "_jcode")
         no_title = reason("payment_title", Msg("no payment title for code `", code_dyn, "`"), None)
         o_cases = [
             "WHEN _problems <> '' THEN 'P'",
