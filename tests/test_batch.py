@@ -192,3 +192,23 @@ def test_money_text_is_half_up_with_separators(value: str, text: str) -> None:
         assert got.fetchone()[0] == text  # type: ignore[index]
     finally:
         engine.close()
+
+
+def test_default_memory_limit_is_relaxed_when_a_statement_needs_more(monkeypatch) -> None:
+    """The 400MB default is a preference: a statement DuckDB cannot run in the limit is run
+    again with the next, higher limit, and the decisions do not change."""
+    from policylang.evaluate.batch import engine as batch_engine
+
+    monkeypatch.setattr(batch_engine, "DEFAULT_MEMORY", "1MB")
+    monkeypatch.setattr(batch_engine, "RELAXED_MEMORY", (None,))
+    policy = policylang.load(GOLDEN / "core.policy")
+    runner = batch_engine.BatchEngine(policy.program, memory_limit="1MB")
+    try:
+        got = runner._execute(
+            "SELECT count(DISTINCT i::VARCHAR || 'x') FROM range(2000000) AS t(i)"
+        ).fetchall()
+        assert got == [(2000000,)]
+        assert runner._relax == []  # 1MB was not enough: the limit was lifted, once
+    finally:
+        runner.close()
+    assert_same(*both(policy, GOLDEN / "core.csv"))
