@@ -103,7 +103,16 @@ def reference(rows: list[dict[str, str]]) -> list[tuple[str, str, Decimal, str |
         claim_id = row["claim_id"]
         amount_text = row["amount"]
         if not _AMOUNT.fullmatch(amount_text):
-            decided.append((claim_id, "error", Decimal("0.00"), None, [f"field `amount`: `{amount_text}` is not an amount"], None))
+            decided.append(
+                (
+                    claim_id,
+                    "error",
+                    Decimal("0.00"),
+                    None,
+                    [f"field `amount`: `{amount_text}` is not an amount"],
+                    None,
+                )
+            )
             continue
         amount = Decimal(amount_text)
         day = dt.date.fromisoformat(row["start_date"])
@@ -116,39 +125,108 @@ def reference(rows: list[dict[str, str]]) -> list[tuple[str, str, Decimal, str |
             if day < _D2025:
                 decided.append((claim_id, "rejected", Decimal("0.00"), None, ["not valid"], info))
             elif referrer not in ("huisarts", "wijkverpleging"):
-                decided.append((claim_id, "rejected", Decimal("0.00"), None, ["requested by the GP or the district nurse"], info))
+                decided.append(
+                    (
+                        claim_id,
+                        "rejected",
+                        Decimal("0.00"),
+                        None,
+                        ["requested by the GP or the district nurse"],
+                        info,
+                    )
+                )
             else:
                 tariff = _T2025 if day < _D2026 else _T2026
                 limit = tariff * quantity
                 reasons = ["funded as Meekijkconsult (production)"]
                 payable = min(amount, limit)
                 if payable != amount:
-                    reasons.append(f"claimed EUR {_m(amount)} is above the maximum tariff EUR {_m(tariff)} x {quantity} = EUR {_m(limit)}")
+                    reasons.append(
+                        f"claimed EUR {_m(amount)} is above the maximum tariff EUR {_m(tariff)} x {quantity} = EUR {_m(limit)}"
+                    )
                 payable = payable.quantize(CENT, ROUND_HALF_UP)
-                decided.append((claim_id, "accepted" if payable == amount else "adjusted", payable, "meekijkconsult", reasons, info))
+                decided.append(
+                    (
+                        claim_id,
+                        "accepted" if payable == amount else "adjusted",
+                        payable,
+                        "meekijkconsult",
+                        reasons,
+                        info,
+                    )
+                )
         elif len(code) == 6 and "190153" <= code <= "190155":
             reasons = ["funded as IC-behandeldag (production)"]
             limit = _EUR2000 * quantity
             payable = min(amount, limit)
             if payable != amount:
-                reasons.append(f"claimed EUR {_m(amount)} is above the maximum tariff EUR {_m(_EUR2000)} x {quantity} = EUR {_m(limit)}")
+                reasons.append(
+                    f"claimed EUR {_m(amount)} is above the maximum tariff EUR {_m(_EUR2000)} x {quantity} = EUR {_m(limit)}"
+                )
             if not contract:
                 if code != "190153":
-                    decided.append((claim_id, "rejected", Decimal("0.00"), "ic_day", ["without a contract only IC day light (190153) may be charged"], info))
+                    decided.append(
+                        (
+                            claim_id,
+                            "rejected",
+                            Decimal("0.00"),
+                            "ic_day",
+                            ["without a contract only IC day light (190153) may be charged"],
+                            info,
+                        )
+                    )
                     continue
                 reasons.append("IC day light may be charged without a contract")
             payable = payable.quantize(CENT, ROUND_HALF_UP)
-            decided.append((claim_id, "accepted" if payable == amount else "adjusted", payable, "ic_day", reasons, info))
+            decided.append(
+                (
+                    claim_id,
+                    "accepted" if payable == amount else "adjusted",
+                    payable,
+                    "ic_day",
+                    reasons,
+                    info,
+                )
+            )
         elif code == "190156":
             payable = (_EUR450 * quantity).quantize(CENT, ROUND_HALF_UP)
             reasons = ["funded as Dialysetoeslag IC (production)"]
             if payable != amount:
-                reasons.append(f"the fixed tariff is EUR {_m(_EUR450)} x {quantity} = EUR {_m(payable)}; claimed EUR {_m(amount)}")
-            decided.append((claim_id, "accepted" if payable == amount else "adjusted", payable, "dialysis_addon", reasons, info))
+                reasons.append(
+                    f"the fixed tariff is EUR {_m(_EUR450)} x {quantity} = EUR {_m(payable)}; claimed EUR {_m(amount)}"
+                )
+            decided.append(
+                (
+                    claim_id,
+                    "accepted" if payable == amount else "adjusted",
+                    payable,
+                    "dialysis_addon",
+                    reasons,
+                    info,
+                )
+            )
         elif len(code) == 9 and "010501001" <= code <= "998418082":
-            decided.append((claim_id, "accepted", amount, "dbc_zorgproduct", ["funded as DBC-zorgproduct (production)"], info))
+            decided.append(
+                (
+                    claim_id,
+                    "accepted",
+                    amount,
+                    "dbc_zorgproduct",
+                    ["funded as DBC-zorgproduct (production)"],
+                    info,
+                )
+            )
         else:
-            decided.append((claim_id, "rejected", Decimal("0.00"), None, [f"no payment title for code `{code}`"], info))
+            decided.append(
+                (
+                    claim_id,
+                    "rejected",
+                    Decimal("0.00"),
+                    None,
+                    [f"no payment title for code `{code}`"],
+                    info,
+                )
+            )
     # Cross-claim: meekijkconsult not with a DBC on the same day; dialysis requires an IC day.
     dbc_days: set[tuple[str, dt.date]] = set()
     for d in decided:
@@ -209,8 +287,15 @@ def startup(repeats: int) -> float:
         "print(time.perf_counter() - t)"
     )
     times = [
-        float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                             check=True, cwd=HERE.parent).stdout)
+        float(
+            subprocess.run(
+                [sys.executable, "-c", code],
+                capture_output=True,
+                text=True,
+                check=True,
+                cwd=HERE.parent,
+            ).stdout
+        )
         for _ in range(repeats)
     ]
     return statistics.median(times)
@@ -239,10 +324,14 @@ def main() -> None:
     n = len(rows)
     print(f"claims: {n:,} (real 2025 zorgproduct codes), median of {args.repeats} runs")
     print(f"hand-written loop        {n / plain_time:>10,.0f} claims/s  ({plain_time:.2f} s)")
-    print(f"policylang, no trace     {n / ours_time:>10,.0f} claims/s  ({ours_time:.2f} s)"
-          f"  ratio {ours_time / plain_time:.2f}x")
-    print(f"policylang, full trace   {n / traced_time:>10,.0f} claims/s  ({traced_time:.2f} s)"
-          f"  ratio {traced_time / plain_time:.2f}x")
+    print(
+        f"policylang, no trace     {n / ours_time:>10,.0f} claims/s  ({ours_time:.2f} s)"
+        f"  ratio {ours_time / plain_time:.2f}x"
+    )
+    print(
+        f"policylang, full trace   {n / traced_time:>10,.0f} claims/s  ({traced_time:.2f} s)"
+        f"  ratio {traced_time / plain_time:.2f}x"
+    )
     print(f"start-up: import + load and check rules/  {startup(5):.3f} s (median of 5 processes)")
 
 

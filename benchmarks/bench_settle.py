@@ -31,7 +31,9 @@ CENT = Decimal("0.01")
 _AMOUNT = re.compile(r"-?\d+(\.\d{1,2})?")
 
 
-def generate(claims: int, locations: int, seed: int = 2027) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+def generate(
+    claims: int, locations: int, seed: int = 2027
+) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
     rng = random.Random(seed)
     table = []
     for i in range(locations):
@@ -61,7 +63,9 @@ def generate(claims: int, locations: int, seed: int = 2027) -> tuple[list[dict[s
     return table, rows
 
 
-def reference(table: list[dict[str, Any]], rows: list[dict[str, str]]) -> list[tuple[str, str, Decimal]]:
+def reference(
+    table: list[dict[str, Any]], rows: list[dict[str, str]]
+) -> list[tuple[str, str, Decimal]]:
     """Type every field, decide every claim (one decision each), then settle per location."""
     decided = []
     for row in rows:
@@ -94,7 +98,9 @@ def reference(table: list[dict[str, Any]], rows: list[dict[str, str]]) -> list[t
     fund = prorate(Decimal("100.00"), [r["hours_per_week"] for r in ordered])
     lines = []
     for location, share in zip(ordered, fund, strict=True):
-        budget = (Decimal("4100000.00") * location["hours_per_week"] / 168).quantize(CENT, ROUND_HALF_UP)
+        budget = (Decimal("4100000.00") * location["hours_per_week"] / 168).quantize(
+            CENT, ROUND_HALF_UP
+        )
         tariff = (budget / location["expected_visits"]).quantize(CENT, ROUND_HALF_UP)
         lines.append((location["location"], "budget", budget))
         settlement = budget - tariff * visits[location["location"]]
@@ -115,7 +121,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     table, rows = generate(args.claims, args.locations)
-    policy = policylang.load(POLICY).with_tables({"seh_locations": {r["location"]: r for r in table}})
+    policy = policylang.load(POLICY).with_tables(
+        {"seh_locations": {r["location"]: r for r in table}}
+    )
 
     def timed(fn: Any) -> tuple[float, Any]:
         times, result = [], None
