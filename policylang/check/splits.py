@@ -220,12 +220,7 @@ def _title(state: CheckState, item: nodes.SplitDecl, file: LoadedFile) -> ir.Tit
     ref = item.titles[0]
     spec = state.titles.get(ref.name)
     if spec is None:
-        state.error(
-            "E0501",
-            f"unknown payment title `{ref.name}`",
-            ref.span,
-            did_you_mean(ref.name, state.titles),
-        )
+        state.unknown("E0501", "payment title", ref.name, ref.span, state.titles)
         return None
     if not declared_in(state, file, ref.name):
         declared = state.names[ref.name]
@@ -248,12 +243,7 @@ def _codes(state: CheckState, item: nodes.SplitDecl) -> ir.CodeMatcher | None:
         elif codes.name in state.env.codesets:
             matcher = matcher.union(state.env.codesets[codes.name])
         else:
-            state.error(
-                "E0208",
-                f"unknown code set `{codes.name}`",
-                codes.span,
-                did_you_mean(codes.name, state.env.codesets),
-            )
+            state.unknown("E0208", "code set", codes.name, codes.span, state.env.codesets)
     return matcher
 
 
@@ -418,12 +408,7 @@ def _claim_fields(state: CheckState, item: nodes.SplitDecl, roles: tuple[str, ..
 def _network(state: CheckState, ref: nodes.Name) -> str | None:
     table = state.env.tables.get(ref.name)
     if table is None:
-        state.error(
-            "E0206",
-            f"unknown table `{ref.name}`",
-            ref.span,
-            did_you_mean(ref.name, state.env.tables),
-        )
+        state.unknown("E0206", "table", ref.name, ref.span, state.env.tables)
         return None
     key = table.field(table.key[0]) if len(table.key) == 1 else None
     if key is None or key.type not in ("code", "text"):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import attrs
 
 from policylang import ir
@@ -50,6 +52,14 @@ class CheckState:
         notes: tuple[str, ...] = (),
     ) -> None:
         self.diagnostics.append(Diagnostic(code, message, span, help, notes))
+
+    def unknown(
+        self, code: str, what: str, name: str, span: Span | None, candidates: Iterable[str]
+    ) -> None:
+        """`unknown WHAT `NAME``, with "did you mean" from the names that do exist."""
+        from policylang.check.expressions import did_you_mean
+
+        self.error(code, f"unknown {what} `{name}`", span, did_you_mean(name, candidates))
 
     def warn(self, code: str, message: str, span: Span | None, help: str | None = None) -> None:
         self.diagnostics.append(Diagnostic(code, message, span, help, severity="warning"))

@@ -25,12 +25,7 @@ def _title_refs(
     for name in names:
         declared = state.names.get(name)
         if declared is None or not isinstance(declared.node, nodes.TitleDecl):
-            state.error(
-                "E0501",
-                f"unknown payment title `{name}`",
-                node.span,
-                did_you_mean(name, titles),
-            )
+            state.unknown("E0501", "payment title", name, node.span, titles)
         elif not declared_in(state, file, name):
             state.error(
                 "E0205",
@@ -60,12 +55,7 @@ def declare_titles(state: CheckState) -> None:
             if isinstance(codes, nodes.Name):
                 named = state.env.codesets.get(codes.name)
                 if named is None:
-                    state.error(
-                        "E0208",
-                        f"unknown code set `{codes.name}`",
-                        codes.span,
-                        did_you_mean(codes.name, state.env.codesets),
-                    )
+                    state.unknown("E0208", "code set", codes.name, codes.span, state.env.codesets)
                     continue
                 matcher = matcher.union(named)
             else:
@@ -164,12 +154,7 @@ def declare_rules(state: CheckState) -> None:
         titles: list[str] = []
         for ref in item.applies_to:
             if ref.name not in state.titles:
-                state.error(
-                    "E0501",
-                    f"unknown payment title `{ref.name}`",
-                    ref.span,
-                    did_you_mean(ref.name, state.titles),
-                )
+                state.unknown("E0501", "payment title", ref.name, ref.span, state.titles)
             else:
                 titles.append(ref.name)
         exception_to = None
@@ -263,12 +248,7 @@ def declare_settlements(state: CheckState) -> None:
         assert isinstance(item, nodes.SettlementDecl)
         table = state.env.tables.get(item.table)
         if table is None:
-            state.error(
-                "E0206",
-                f"unknown table `{item.table}`",
-                item.span,
-                did_you_mean(item.table, state.env.tables),
-            )
+            state.unknown("E0206", "table", item.table, item.span, state.env.tables)
             continue
         scope = state.scope(
             file, allow_claim=False, in_settlement=True, context={"year": "integer"}
@@ -371,12 +351,7 @@ def declare_tests(state: CheckState) -> None:
             else:
                 table = state.env.tables.get(given.table)
                 if table is None:
-                    state.error(
-                        "E0206",
-                        f"unknown table `{given.table}`",
-                        given.span,
-                        did_you_mean(given.table, state.env.tables),
-                    )
+                    state.unknown("E0206", "table", given.table, given.span, state.env.tables)
                     continue
                 row: dict[str, object] = {}
                 for field in given.fields.fields:
@@ -402,12 +377,7 @@ def declare_tests(state: CheckState) -> None:
                     value = literal_value(state, expect.payable, "money", "the expected payable")
                     payable = value if isinstance(value, Decimal) else None
                 if expect.title is not None and expect.title not in state.titles:
-                    state.error(
-                        "E0501",
-                        f"unknown payment title `{expect.title}`",
-                        expect.span,
-                        did_you_mean(expect.title, state.titles),
-                    )
+                    state.unknown("E0501", "payment title", expect.title, expect.span, state.titles)
                 expectations.append(
                     ir.ClaimExpectation(
                         expect.claim_id,
