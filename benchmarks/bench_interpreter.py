@@ -266,9 +266,9 @@ def engine(policy: policylang.Policy, rows: list[dict[str, str]], trace: bool) -
         steps: list[Any] = []
         decisions.append(interpreter.decide(row, steps))
         traces.append(steps)
-    from policylang.evaluate.interpreter import _mark_duplicates
+    from policylang.evaluate.interpreter import mark_duplicates
 
-    return interpreter.cross_check(typed, _mark_duplicates(typed, decisions))
+    return interpreter.cross_check(typed, mark_duplicates(typed, decisions))
 
 
 def timed(fn: Any, repeats: int) -> tuple[float, Any]:

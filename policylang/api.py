@@ -25,7 +25,14 @@ from policylang.evaluate.interpreter import Interpreter, TraceStep
 from policylang.evaluate.invariants import InvariantResult
 from policylang.evaluate.settle import Settlement, settle
 from policylang.evaluate.tables import validate_table
-from policylang.io.claims import ClaimRow, ClaimTyper, RawClaims, read_claims, read_mappings
+from policylang.io.claims import (
+    ClaimRow,
+    ClaimTyper,
+    RawClaims,
+    cell_text,
+    read_claims,
+    read_mappings,
+)
 from policylang.io.raw import RawClaim
 from policylang.io.tables import Table, load_table, type_rows
 from policylang.loader import LoadedFile, load_files
@@ -76,7 +83,7 @@ class Policy:
 
     def table_rows(self, name: str, rows: Iterable[Mapping[str, Any]]) -> Table:
         spec = self.program.tables[name]
-        raw = [(i, {k: _text(v) for k, v in row.items()}) for i, row in enumerate(rows, 1)]
+        raw = [(i, {k: cell_text(v) for k, v in row.items()}) for i, row in enumerate(rows, 1)]
         return type_rows(spec, raw, self.program.enums, "given rows")
 
     @property
@@ -195,15 +202,8 @@ class Policy:
         index = next((i for i, r in enumerate(rows) if r.claim_id == claim_id), None)
         if index is None:
             raise InputError.single("E0805", f"no claim with claim_id `{claim_id}`")
-        interpreter = self.interpreter
         steps: list[TraceStep] = []
-        decisions = [
-            interpreter.decide(row, steps if i == index else None) for i, row in enumerate(rows)
-        ]
-        from policylang.evaluate.interpreter import _mark_duplicates
-
-        decisions = _mark_duplicates(rows, decisions)
-        decisions = interpreter.cross_check(rows, decisions, index, steps)
+        _, decisions = self.interpreter.evaluate(rows, index, steps)
         return Explanation(decisions[index], tuple(steps), rows[index].values)
 
 
@@ -214,12 +214,6 @@ def _reporting(rows: Iterator[ClaimRow], progress: Callable[[int], None]) -> Ite
             progress(count)
         yield row
     progress(count)
-
-
-def _text(value: Any) -> str | None:
-    from policylang.io.claims import _text as text
-
-    return text(value)
 
 
 def load(*paths: str | os.PathLike[str]) -> Policy:

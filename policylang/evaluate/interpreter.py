@@ -455,11 +455,23 @@ class Interpreter:
                 paid[claims[index].values["patient"]].append(index)
         return paid
 
-    def evaluate(self, claims: Iterable[ClaimRow]) -> tuple[list[ClaimRow], list[Decision]]:
+    def evaluate(
+        self,
+        claims: Iterable[ClaimRow],
+        trace_for: int | None = None,
+        trace: list[TraceStep] | None = None,
+    ) -> tuple[list[ClaimRow], list[Decision]]:
+        """Decide every claim (both phases); the steps of claim `trace_for` go into `trace`."""
         rows = list(claims)
-        decisions = [self.decide(claim) for claim in rows]
-        decisions = _mark_duplicates(rows, decisions)
-        return rows, self.cross_check(rows, decisions)
+        if trace is None:
+            decisions = [self.decide(claim) for claim in rows]
+        else:
+            decisions = [
+                self.decide(claim, trace if i == trace_for else None)
+                for i, claim in enumerate(rows)
+            ]
+        decisions = mark_duplicates(rows, decisions)
+        return rows, self.cross_check(rows, decisions, trace_for, trace)
 
 
 def _find(
@@ -494,7 +506,7 @@ def _cross_step(kind: str, cross: ir.CrossClaim, hit: int | None) -> TraceStep:
     )
 
 
-def _mark_duplicates(rows: list[ClaimRow], decisions: list[Decision]) -> list[Decision]:
+def mark_duplicates(rows: list[ClaimRow], decisions: list[Decision]) -> list[Decision]:
     """A claim_id seen before gets an error: paying it twice would be double funding."""
     first: dict[str, int] = {}
     result = decisions

@@ -170,7 +170,7 @@ class ClaimTyper:
 # ---------------------------------------------------------------- readers
 
 
-def _text(value: Any) -> str | None:
+def cell_text(value: Any) -> str | None:
     if value is None:
         return None
     if isinstance(value, bool):
@@ -233,7 +233,7 @@ def read_jsonl(path: Path) -> Iterator[RawClaim]:
             if not isinstance(record, dict):
                 yield RawClaim(row_number, {}, (RowProblem("row", "line is not a JSON object"),))
                 continue
-            yield RawClaim(row_number, {k: _text(v) for k, v in record.items()})
+            yield RawClaim(row_number, {k: cell_text(v) for k, v in record.items()})
 
 
 def read_parquet(path: Path) -> Iterator[RawClaim]:
@@ -249,14 +249,14 @@ def read_parquet(path: Path) -> Iterator[RawClaim]:
         names = list(columns)
         for index in range(batch.num_rows):
             row_number += 1
-            yield RawClaim(row_number, {n: _text(columns[n][index]) for n in names})
+            yield RawClaim(row_number, {n: cell_text(columns[n][index]) for n in names})
 
 
 def read_mappings(rows: Iterable[Mapping[str, Any]]) -> Iterator[RawClaim]:
     for number, row in enumerate(rows, start=1):
         yield RawClaim(
             number,
-            {str(k): v if type(v) is str else _text(v) for k, v in row.items()},
+            {str(k): v if type(v) is str else cell_text(v) for k, v in row.items()},
         )
 
 

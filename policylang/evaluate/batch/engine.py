@@ -251,7 +251,7 @@ class BatchEngine:
     ) -> tuple[str, dict[str, str]]:
         import pyarrow as pa
 
-        from policylang.io.claims import _text
+        from policylang.io.claims import cell_text as _text
 
         records = list(rows)
         keys = list(dict.fromkeys(str(k) for r in records for k in r))

@@ -15,10 +15,10 @@ import hashlib
 import hmac
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import attrs
 
+from policylang.io.claims import cell_text
 from policylang.io.ei.layout import COMMENT, HEADER, Layout, load_layout
 from policylang.io.ei.reader import (
     EIProblem,
@@ -78,14 +78,6 @@ def looks_like_ei(path: str | Path) -> bool:
     except (OSError, UnicodeError):
         return False
     return detect_layout(line) is not None and line[5:7].isdigit()
-
-
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    if hasattr(value, "isoformat"):
-        return str(value.isoformat())
-    return str(value)
 
 
 @attrs.define
@@ -151,13 +143,13 @@ class ZH308Claims(Iterator[RawClaim]):
         if values:
             for name, claim_field in PRESTATIE_FIELDS.items():
                 if claim_field != "amount":
-                    fields[claim_field] = _text(values[self._p04[name]])
+                    fields[claim_field] = cell_text(values[self._p04[name]])
         if fields["provider"] is not None and not fields["provider"].strip("0"):
             fields["provider"] = None  # 00000000: not filled
         if fields["provider"] is None and header is not None:
             record, header_problems = header
             if record.values:
-                fields["provider"] = _text(record.values[self._header_provider])
+                fields["provider"] = cell_text(record.values[self._header_provider])
             for problem in header_problems:
                 if problem.field == HEADER_PROVIDER:
                     problems.append(RowProblem("provider", str(problem)))
