@@ -46,6 +46,8 @@ class CompiledTitle:
     defeated_by: dict[str, frozenset[str]]  # rule -> exceptions that override it
     periods: tuple[tuple[dt.date, dt.date], ...]  # validity, open ends as date.max
     funded: Reason  # the first reason of every decision this title pays
+    plain: bool  # no eligibility conditions and no rules: priced straight away
+    periods_text: str  # the validity as the trace and the reasons say it
 
     def valid_on(self, day: dt.date) -> bool:
         if not self.periods:
@@ -104,6 +106,8 @@ class Interpreter:
             {k: frozenset(v) for k, v in defeated.items()},
             tuple((p.start, p.end or dt.date.max) for p in spec.validity),
             Reason(spec.name, f"funded as {spec.label} ({spec.funding})", spec.citation),
+            not spec.eligibility and not rules,
+            _periods(spec),
         )
 
     def titles_for(self, code: str) -> list[CompiledTitle]:
@@ -138,7 +142,15 @@ class Interpreter:
         env.day = day
         if self._uses_memo:
             env.memo = {}
-        candidates = self.titles_for(code)
+        candidates = self._by_code.get(code) or self.titles_for(code)
+        if trace is None and len(candidates) == 1:
+            # the common case, taken without the general path's lists: one title for the code
+            title = candidates[0]
+            if title.plain and (not title.periods or title.valid_on(day)):
+                try:
+                    return self._price(claim, env, title, None)
+                except EvaluationError as error:
+                    return self._failed(claim, error)
         if not candidates:
             if trace is not None:
                 trace.append(TraceStep("title", "-", "none", f"no payment title has code {code}"))
@@ -153,34 +165,37 @@ class Interpreter:
                         "validity",
                         title.spec.name,
                         "valid" if title in valid else "not valid",
-                        f"on {day.isoformat()} ({_periods(title.spec)})",
+                        f"on {day.isoformat()} ({title.periods_text})",
                         title.spec.citation,
                     )
                 )
         if not valid:
-            title = candidates[0].spec
+            first = candidates[0]
             return self._rejected(
                 claim,
                 Reason(
-                    title.name,
+                    first.spec.name,
                     f"code `{code}` has no payment title valid on {day.isoformat()}: "
-                    f"`{title.name}` is valid {_periods(title)}",
-                    title.citation,
+                    f"`{first.spec.name}` is valid {first.periods_text}",
+                    first.spec.citation,
                 ),
             )
         try:
             return self._decide_title(claim, env, valid, trace)
         except EvaluationError as error:
-            return Decision(
-                claim.claim_id,
-                "error",
-                ZERO,
-                values.get("amount"),
-                None,
-                None,
-                (Reason(error.rule, error.message, error.source),),
-                claim.row,
-            )
+            return self._failed(claim, error)
+
+    def _failed(self, claim: ClaimRow, error: EvaluationError) -> Decision:
+        return Decision(
+            claim.claim_id,
+            "error",
+            ZERO,
+            claim.values.get("amount"),
+            None,
+            None,
+            (Reason(error.rule, error.message, error.source),),
+            claim.row,
+        )
 
     def _decide_title(
         self,
@@ -446,13 +461,24 @@ class Interpreter:
     def _paid_by_patient(
         self, claims: list[ClaimRow], decisions: list[Decision]
     ) -> dict[Any, list[int]]:
-        """Per patient, the claims paid after phase 1 whose title an exclusion or requirement
-        names (the only ones `_find` can ever match)."""
+        """Per patient who has a paid claim with an exclusion or a requirement, that patient's
+        claims paid after phase 1 whose title an exclusion or requirement names (the only ones
+        `_find` can ever match). Other patients are never looked up, so they are not indexed."""
+        checking = self._excluding | self._requiring
+        patients = {
+            claim.values["patient"]
+            for claim, decision in zip(claims, decisions, strict=True)
+            if decision.title in checking and decision.status in PAID
+        }
         paid: dict[Any, list[int]] = defaultdict(list)
+        if not patients:
+            return paid
         named = self._named
-        for index, decision in enumerate(decisions):
+        for index, (claim, decision) in enumerate(zip(claims, decisions, strict=True)):
             if decision.title in named and decision.status in PAID:
-                paid[claims[index].values["patient"]].append(index)
+                patient = claim.values["patient"]
+                if patient in patients:
+                    paid[patient].append(index)
         return paid
 
     def evaluate(

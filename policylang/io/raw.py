@@ -17,7 +17,7 @@ class RowProblem:
     message: str
 
 
-@attrs.frozen
+@attrs.define  # not frozen: one is made per input row; treat as read-only
 class RawClaim:
     row: int  # 1-based position in the input (a data row, or a record number for EI files)
     fields: dict[str, str | None]
