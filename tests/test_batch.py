@@ -212,3 +212,10 @@ def test_default_memory_limit_is_relaxed_when_a_statement_needs_more(monkeypatch
     finally:
         runner.close()
     assert_same(*both(policy, GOLDEN / "core.csv"))
+
+
+def test_py_whitespace_is_what_str_strip_removes() -> None:
+    from policylang.evaluate.batch.sqltext import PY_WHITESPACE
+
+    computed = "".join(c for c in map(chr, range(0x110000)) if c.isspace())
+    assert computed == PY_WHITESPACE

@@ -183,6 +183,18 @@ def periods_text(spec: ir.TitleSpec) -> str:
     )
 
 
+def funded_reason(program: ir.Program, title: str) -> str:
+    """SQL for the reason "funded as LABEL (FUNDING)" of the title named by the column
+    `title`; NULL where it names no title. A paid claim's `reasons` in the decided-claims
+    table are NULL when this reason is all there is to say (see `Planner.build`)."""
+    cases = " ".join(
+        f"WHEN {quote(name)} THEN "
+        + reason(name, f"funded as {spec.label} ({spec.funding})", spec.citation)
+        for name, spec in program.titles.items()
+    )
+    return f"(CASE {title} {cases} END)" if cases else "NULL"
+
+
 class Planner:
     def __init__(self, program: ir.Program, tables: dict[str, str], raw_types: dict[str, str]):
         self.program = program
@@ -396,14 +408,10 @@ class Planner:
         # ---- tariff
         amount, quantity = col("amount"), col("quantity")
         priced = [n for n in titles if ks[n]]
-        tv_cases, te_cases, p0_cases, tr_cases, funded_cases = [], [], [], [], []
+        tv_cases, te_cases, p0_cases, tr_cases = [], [], [], []
         for name in priced:
             spec = titles[name]
             self.ex.where = f" (tariff of `{name}`)"
-            funded_cases.append(
-                f"WHEN {quote(name)} THEN "
-                + reason(name, f"funded as {spec.label} ({spec.funding})", spec.citation)
-            )
             if spec.tariff_kind == "free" or spec.tariff is None:
                 p0_cases.append(f"WHEN {quote(name)} THEN {amount}")
                 continue
@@ -455,8 +463,7 @@ class Planner:
         )
         s7 = (
             f"SELECT *, {case_on('_chosen', p0_cases)} AS _pay0, "
-            f"{case_on('_chosen', tr_cases)} AS _treason, "
-            f"{case_on('_chosen', funded_cases)} AS _funded FROM s6"
+            f"{case_on('_chosen', tr_cases)} AS _treason FROM s6"
         )
 
         # ---- rules
@@ -587,9 +594,13 @@ class Planner:
             f"(CASE WHEN _o = 'T' THEN coalesce(_te, _rerr, _rconf, {pay_error}) END) AS _fe, "
             f"(CASE WHEN _o = 'T' THEN {payable} END) AS _pay FROM s10"
         )
+        # a claim paid with nothing to say but "funded as" (most claims) keeps NULL: the text
+        # is the same for every claim of the title, so line_sql() adds it when the line is
+        # written instead of the table carrying (and the output sort moving) a copy per claim
         reasons = (
-            "CASE _f WHEN 'T' THEN concat_ws(', ', _funded, _treason, "
-            f"{rule_reason}) WHEN 'J' THEN {rule_reason} WHEN 'E' THEN coalesce(_fe, _r) "
+            f"CASE _f WHEN 'T' THEN (CASE WHEN _treason IS NULL AND {rule_reason} IS NULL "
+            f"THEN NULL ELSE concat_ws(', ', {funded_reason(program, '_chosen')}, _treason, "
+            f"{rule_reason}) END) WHEN 'J' THEN {rule_reason} WHEN 'E' THEN coalesce(_fe, _r) "
             "WHEN 'X' THEN _fe ELSE _r END"
         )
         funding = case_on(
