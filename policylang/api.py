@@ -108,15 +108,13 @@ class Policy:
             return iter(claims)
         if isinstance(claims, str | os.PathLike):
             return read_claims(Path(claims))
-        if hasattr(claims, "to_dicts"):  # a polars DataFrame
-            return read_mappings(claims.to_dicts())
-        if hasattr(claims, "to_dict") and hasattr(claims, "columns"):  # a pandas DataFrame
-            return read_mappings(claims.to_dict("records"))
-        return read_mappings(claims)
+        return read_mappings(_mappings(claims))
 
     def typed_claims(self, claims: ClaimsInput) -> Iterator[ClaimRow]:
         typer = self.typer
-        return (typer.type(raw) for raw in self.raw_claims(claims))
+        if isinstance(claims, RawClaims | str | os.PathLike):
+            return (typer.type(raw) for raw in self.raw_claims(claims))
+        return typer.type_mappings(_mappings(claims))  # no RawClaim per row: typed directly
 
     def check(
         self,
@@ -205,6 +203,14 @@ class Policy:
         steps: list[TraceStep] = []
         _, decisions = self.interpreter.evaluate(rows, index, steps)
         return Explanation(decisions[index], tuple(steps), rows[index].values)
+
+
+def _mappings(claims: Any) -> Iterable[Mapping[str, Any]]:
+    if hasattr(claims, "to_dicts"):  # a polars DataFrame
+        return claims.to_dicts()  # type: ignore[no-any-return]
+    if hasattr(claims, "to_dict") and hasattr(claims, "columns"):  # a pandas DataFrame
+        return claims.to_dict("records")  # type: ignore[no-any-return]
+    return claims  # type: ignore[no-any-return]
 
 
 def _reporting(rows: Iterator[ClaimRow], progress: Callable[[int], None]) -> Iterator[ClaimRow]:

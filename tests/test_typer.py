@@ -129,3 +129,26 @@ def test_problems_name_the_field_and_keep_the_schema_order() -> None:
         ("start_date", "field `start_date`: `2025-13-01` is not a date (YYYY-MM-DD)"),
         ("amount", "field `amount`: `1,5` is not an amount: use `.` as the decimal separator"),
     ]
+
+
+def test_mappings_with_numbers_dates_and_booleans_type_as_their_text() -> None:
+    import datetime as dt
+
+    given = {
+        "claim_id": "c1",
+        "provider": 123,
+        "insurer": "1",
+        "patient": "p",
+        "code": "190153",
+        "start_date": dt.date(2025, 1, 2),
+        "amount": Decimal("12.50"),
+        "seh_visit": False,
+        "days_admitted": 0,
+    }
+    as_text = {k: v if isinstance(v, str) else str(v).lower() for k, v in given.items()}
+    (typed,) = POLICY.typer.type_mappings([given])
+    (from_text,) = POLICY.typer.type_mappings([as_text])
+    assert typed == from_text
+    assert typed.values["provider"] == "123"
+    assert typed.values["seh_visit"] is False
+    assert typed.values["days_admitted"] == 0  # a zero is a value, not an empty field

@@ -9,10 +9,11 @@ every construct terminates (there are no loops or recursion in the language).
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from collections.abc import Callable
 from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal, InvalidOperation
 from typing import Any, assert_never
+
+import attrs
 
 from policylang import ir
 from policylang.errors import EvaluationError
@@ -23,7 +24,7 @@ Fn = Callable[["Env"], Any]
 
 
 def round_money(value: Decimal, rounding: str = ROUND_HALF_UP) -> Decimal:
-    return value.quantize(CENT, rounding=rounding)
+    return value.quantize(CENT, rounding)  # positional: keywords cost C methods half their time
 
 
 class Env:
@@ -171,12 +172,19 @@ class Compiler:
                     return row
 
                 return lookup
+            case ir.FieldOf(target=ir.Var(name=var), name=name):
+                return lambda env: env.locals[var].get(name)  # `c.status`: the hot case
             case ir.FieldOf(target=target, name=name):
                 target_fn = self.compile(target)
 
                 return lambda env: target_fn(env).get(name)
             case ir.Arith():
                 return self._arith(expr)
+            case ir.Compare(op=op, left=left, right=ir.Const(value=constant)) if op in ("==", "!="):
+                lf = self.compile(left)
+                if op == "==":
+                    return lambda env: lf(env) == constant
+                return lambda env: lf(env) != constant
             case ir.Compare(op=op, left=left, right=right):
                 if op in ("==", "!="):
                     return _compare(op, self.compile(left), self.compile(right))
@@ -334,29 +342,64 @@ class Compiler:
             return _table(env, source).values()
 
         # `where c.location == loc.location and ...`: look the matching rows up in an index built
-        # once per row list, instead of scanning every claim for every party.
-        key_field, key_fn = _equality_key(expr.where, var, self.compile)
-        indexes: dict[int, tuple[Any, dict[Any, list[Any]]]] = {}
+        # once per row list, instead of scanning every claim for every party. Conjuncts that
+        # read only the row and cannot fail (`c.status != "error"`) filter the rows as the index
+        # is built; when nothing else is left, the total per key is summed then too, so each
+        # party's aggregate is one look-up. Results and errors are those of the plain scan.
+        key_field, key_expr, row_only, rest = _split_where(expr.where, var, self.program)
+        key_fn = self.compile(key_expr) if key_expr is not None else None
+        row_filter = self.compile(row_only) if row_only is not None else None
+        rest_fn = self.compile(rest) if rest is not None else None
+        totals_at_build = rest is None and (
+            expr.value is None or _reads_only(expr.value, var, self.program, safe=False)
+        )
+        indexes: dict[int, tuple[Any, dict[Any, Any]]] = {}
 
-        def candidates(env: Env) -> Any:
+        def build(env: Env, all_rows: Any) -> dict[Any, Any]:
+            index: dict[Any, Any] = {}
+            saved = env.locals.get(var)
+            try:
+                for row in all_rows:
+                    env.locals[var] = row
+                    if row_filter is not None and not row_filter(env):
+                        continue
+                    key = row.get(key_field)
+                    if not totals_at_build:
+                        index.setdefault(key, []).append(row)
+                        continue
+                    total = index.get(key, zero)
+                    if isinstance(total, _Failed):
+                        continue
+                    try:
+                        index[key] = total + (1 if value_fn is None else value_fn(env))
+                    except Exception as error:  # raised when (and only if) a party asks
+                        index[key] = _Failed(error)
+            finally:
+                env.locals[var] = saved
+            return index
+
+        def indexed(env: Env) -> Any:
             all_rows = rows(env)
-            if key_fn is None:
-                return all_rows
             cached = indexes.get(id(all_rows))
             if cached is None or cached[0] is not all_rows:
-                index: dict[Any, list[Any]] = defaultdict(list)
-                for row in all_rows:
-                    index[row.get(key_field)].append(row)
-                cached = indexes[id(all_rows)] = (all_rows, index)
-            return cached[1].get(key_fn(env), ())
+                cached = indexes[id(all_rows)] = (all_rows, build(env, all_rows))
+            assert key_fn is not None
+            found = cached[1].get(key_fn(env), zero if totals_at_build else ())
+            if isinstance(found, _Failed):
+                raise found.error
+            return found
 
         def aggregate(env: Env) -> Any:
+            if key_fn is not None and totals_at_build:
+                return indexed(env)
             saved = env.locals.get(var)
             total = zero
             try:
-                for row in candidates(env):
+                for row in indexed(env) if key_fn is not None else rows(env):
                     env.locals[var] = row
-                    if where_fn is not None and not where_fn(env):
+                    if key_fn is None and where_fn is not None and not where_fn(env):
+                        continue
+                    if rest_fn is not None and not rest_fn(env):
                         continue
                     total += 1 if value_fn is None else value_fn(env)
             finally:
@@ -379,19 +422,66 @@ class Compiler:
         return allocate
 
 
-def _equality_key(
-    where: ir.Expr | None, var: str, compile_: Callable[[ir.Expr], Fn]
-) -> tuple[str | None, Fn | None]:
-    """For a `where` that requires `var.FIELD == EXPR` (EXPR not using `var`), FIELD and EXPR."""
-    conjuncts: list[ir.Expr] = []
-    stack = [where] if where is not None else []
+def _conjuncts(where: ir.Expr) -> list[ir.Expr]:
+    found: list[ir.Expr] = []
+    stack = [where]
     while stack:
         node = stack.pop()
         if isinstance(node, ir.Logic) and node.op == "and":
-            stack += [node.left, node.right]
+            stack += [node.right, node.left]
         else:
-            conjuncts.append(node)
-    for node in conjuncts:
+            found.append(node)
+    return found
+
+
+def _and(parts: list[ir.Expr]) -> ir.Expr | None:
+    if not parts:
+        return None
+    result = parts[0]
+    for part in parts[1:]:
+        result = ir.Logic("and", result, part, "bool")
+    return result
+
+
+@attrs.frozen
+class _Failed:
+    """An aggregate total that raised while the index was built."""
+
+    error: Exception
+
+
+def _reads_only(expr: ir.Expr, var: str, program: ir.Program, safe: bool = True) -> bool:
+    """True when `expr` depends on nothing but the row bound to `var` and constants; with `safe`,
+    also when it cannot fail (equality, code sets and logic only: order, arithmetic and
+    functions raise on an empty field), so it may be evaluated earlier than written."""
+    for node in ir.walk(expr):
+        if isinstance(node, ir.Var):
+            if node.name != var:
+                return False
+        elif isinstance(node, ir.ParamRef):
+            if safe or not program.params[node.name].has_always:
+                return False
+        elif isinstance(node, ir.Compare):
+            if safe and node.op not in ("==", "!="):
+                return False
+        elif isinstance(node, ir.Arith | ir.Neg | ir.If):
+            if safe:
+                return False
+        elif not isinstance(node, ir.Const | ir.FieldOf | ir.Logic | ir.Not | ir.InCodes):
+            return False
+    return True
+
+
+def _split_where(
+    where: ir.Expr | None, var: str, program: ir.Program
+) -> tuple[str | None, ir.Expr | None, ir.Expr | None, ir.Expr | None]:
+    """Split `where` into an index key (`var.FIELD == EXPR`, EXPR not using `var`), the
+    conjuncts that read only the row and cannot fail, and the rest (evaluated per party).
+    Without a key there is no index: everything is the rest."""
+    if where is None:
+        return None, None, None, None
+    conjuncts = _conjuncts(where)
+    for position, node in enumerate(conjuncts):
         if not isinstance(node, ir.Compare) or node.op != "==":
             continue
         for side, other in ((node.left, node.right), (node.right, node.left)):
@@ -403,8 +493,11 @@ def _equality_key(
                 and not uses_var
                 and side.type not in ("money", "decimal", "integer", "percent")
             ):
-                return side.name, compile_(other)
-    return None, None
+                others = conjuncts[:position] + conjuncts[position + 1 :]
+                row_only = [c for c in others if _reads_only(c, var, program)]
+                rest = [c for c in others if not any(c is r for r in row_only)]
+                return side.name, other, _and(row_only), _and(rest)
+    return None, None, None, where
 
 
 def _day(env: Env, table: str) -> dt.date:

@@ -147,6 +147,19 @@ class Interpreter:
             # the common case, taken without the general path's lists: one title for the code
             title = candidates[0]
             if title.plain and (not title.periods or title.valid_on(day)):
+                if title.spec.tariff_kind == "free":  # what `_price` does for it, in short
+                    claimed = values["amount"]
+                    payable = round_money(claimed)
+                    return Decision(
+                        claim.claim_id,
+                        "accepted" if payable == claimed else "adjusted",
+                        payable,
+                        claimed,
+                        title.spec.name,
+                        title.spec.funding,
+                        (title.funded,),
+                        claim.row,
+                    )
                 try:
                     return self._price(claim, env, title, None)
                 except EvaluationError as error:

@@ -144,6 +144,17 @@ class ClaimTyper:
         """Type one row given as its number, its field texts and the reader's problems."""
         return self._type_fields(row, fields, problems)
 
+    def type_mappings(self, rows: Iterable[Mapping[str, Any]]) -> Iterator[ClaimRow]:
+        """Type rows given as mappings (dicts, DataFrame records), numbered from 1. Text values
+        are typed as they are; a row with other values (numbers, dates, booleans: the generated
+        code's `strip()` fails on them) is typed again from their text, as read_mappings gives."""
+        type_fields = self._type_fields
+        for number, row in enumerate(rows, start=1):
+            try:
+                yield type_fields(number, row, ())
+            except AttributeError:
+                yield type_fields(number, _as_text(row), ())
+
 
 # Dates repeat (a year has 365 of them): parsing each text once is most of the date cost.
 _DATE_CACHE: dict[str, dt.date] = {}
@@ -163,9 +174,11 @@ def _problem(problems: list[RowProblem] | None, name: str, message: str) -> list
     return problems
 
 
-# One template per kind of field; {n} is the field name as a repr() literal, {p} its parser.
-_FETCH = """    text = get({n})
-    if text:
+# One template per kind of field: {n} is the field name as a repr() literal, {i} its position
+# (parse_{i} and default_{i} in the namespace). A value that is not text fails at `strip()`.
+_FETCH = """\
+    text = get({n})
+    if text is not None:
         text = text.strip()
 """
 _MISSING = {
@@ -358,12 +371,13 @@ def read_parquet(path: Path) -> Iterator[RawClaim]:
             yield RawClaim(row_number, {n: cell_text(columns[n][index]) for n in names})
 
 
+def _as_text(row: Mapping[str, Any]) -> dict[str, str | None]:
+    return {str(k): v if type(v) is str else cell_text(v) for k, v in row.items()}
+
+
 def read_mappings(rows: Iterable[Mapping[str, Any]]) -> Iterator[RawClaim]:
     for number, row in enumerate(rows, start=1):
-        yield RawClaim(
-            number,
-            {str(k): v if type(v) is str else cell_text(v) for k, v in row.items()},
-        )
+        yield RawClaim(number, _as_text(row))
 
 
 def detect_format(path: Path) -> str:
