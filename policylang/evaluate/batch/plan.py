@@ -70,10 +70,21 @@ def full(sql: str, pattern: str) -> str:
     return f"regexp_full_match({sql}, {quote(pattern)})"
 
 
-def field_sql(spec: ir.FieldSpec, program: ir.Program, raw_type: str) -> tuple[str, str | None]:
-    """(value SQL, problem reason SQL or None) for one claim field, from `t_<name>`."""
+@attrs.frozen
+class TypedField:
+    """One claim field typed in SQL from its stripped text `t_<name>`."""
+
+    value: str  # the typed value (reads `k_<name>` where `ok` is given)
+    problem: str | None  # the reason (JSON text) when the text is not a value, else NULL
+    ok: str | None  # the field's test (a regular expression...), computed once as `k_<name>`
+    bad: str  # true where `problem` is not NULL: lets a clean row skip building problems
+
+
+def field_sql(spec: ir.FieldSpec, program: ir.Program, raw_type: str) -> TypedField:
+    """The value, problem and test of one claim field, from `t_<name>`, as io/claims.py."""
     name = spec.name
     t = f'"t_{name}"'
+    k = f'"k_{name}"'
     missing = f"({t} IS NULL OR {t} = '')"
     if spec.has_default:
         default = literal(spec.default, spec.type)
@@ -81,37 +92,51 @@ def field_sql(spec: ir.FieldSpec, program: ir.Program, raw_type: str) -> tuple[s
     else:
         default = "NULL"
         missing_problem = None if spec.optional else reason(name, f"missing field `{name}`", None)
+    required = "TRUE" if missing_problem else "FALSE"
+    bad = f"(CASE WHEN {missing} THEN {required} ELSE NOT {k} END)"
 
-    def problem(ok: str, *checks: tuple[str, str]) -> str:
+    def problem(*checks: tuple[str, str]) -> str:
         whens = "".join(
             f" WHEN {cond} THEN {reason(name, Msg(f'field `{name}`: `', ('dyn', t), text), None)}"
             for cond, text in checks
         )
         return (
-            f"(CASE WHEN {missing} THEN {missing_problem or 'NULL'} WHEN {ok} THEN NULL{whens} END)"
+            f"(CASE WHEN {missing} THEN {missing_problem or 'NULL'} WHEN {k} THEN NULL{whens} END)"
         )
 
     type_ = spec.type
     if raw_type == "DATE" and type_ == "date":
-        return f'(CASE WHEN {missing} THEN {default} ELSE CAST("r_{name}" AS DATE) END)', (
-            f"(CASE WHEN {missing} THEN {missing_problem or 'NULL'} END)"
+        return TypedField(
+            f'(CASE WHEN {missing} THEN {default} ELSE CAST("r_{name}" AS DATE) END)',
+            f"(CASE WHEN {missing} THEN {missing_problem or 'NULL'} END)",
+            None,
+            f"({missing} AND {required})",
         )
     if type_ in ("text", "code"):
-        return f"(CASE WHEN {missing} THEN {default} ELSE {t} END)", (
-            f"(CASE WHEN {missing} THEN {missing_problem} END)" if missing_problem else None
+        return TypedField(
+            f"(CASE WHEN {missing} THEN {default} ELSE {t} END)",
+            f"(CASE WHEN {missing} THEN {missing_problem} END)" if missing_problem else None,
+            None,
+            f"({missing} AND {required})",
         )
     if type_ == "money":
+        # a negative zero matches AMOUNT (-0.00) or DECIMAL (-0.000): test it only on a `-`
         value = (
             f"(CASE WHEN {missing} THEN {default} "
-            f"WHEN {full(t, NEGATIVE_ZERO)} THEN {fail('a negative zero amount')} "
-            f"WHEN {full(t, AMOUNT)} THEN coalesce(TRY_CAST({t} AS DECIMAL(18,2)), "
+            f"WHEN left({t}, 1) = '-' AND {full(t, NEGATIVE_ZERO)} THEN "
+            f"{fail('a negative zero amount')} "
+            f"WHEN {k} THEN coalesce(TRY_CAST({t} AS DECIMAL(18,2)), "
             f"{fail('an amount outside DECIMAL(18,2) or with non-ASCII digits')}) END)"
         )
-        return value, problem(
+        return TypedField(
+            value,
+            problem(
+                (full(t, COMMA_AMOUNT), "` is not an amount: use `.` as the decimal separator"),
+                (full(t, DECIMAL), "` has more than two decimals: amounts are exact to the cent"),
+                ("TRUE", "` is not an amount (write 12.50)"),
+            ),
             full(t, AMOUNT),
-            (full(t, COMMA_AMOUNT), "` is not an amount: use `.` as the decimal separator"),
-            (full(t, DECIMAL), "` has more than two decimals: amounts are exact to the cent"),
-            ("TRUE", "` is not an amount (write 12.50)"),
+            bad,
         )
     if type_ == "date":
         ok = (
@@ -120,16 +145,18 @@ def field_sql(spec: ir.FieldSpec, program: ir.Program, raw_type: str) -> tuple[s
         )
         week = full(t, "[0-9]{4}-W[0-9]{2}-[0-9]")
         value = (
-            f"(CASE WHEN {missing} THEN {default} WHEN {ok} THEN TRY_CAST({t} AS DATE) "
+            f"(CASE WHEN {missing} THEN {default} WHEN {k} THEN TRY_CAST({t} AS DATE) "
             f"WHEN {week} THEN {fail('an ISO week date')} END)"
         )
-        return value, problem(ok, ("TRUE", "` is not a date (YYYY-MM-DD)"))
+        return TypedField(value, problem(("TRUE", "` is not a date (YYYY-MM-DD)")), ok, bad)
     if type_ in ("integer", "days"):
         value = (
-            f"(CASE WHEN {missing} THEN {default} WHEN {full(t, INTEGER)} THEN "
+            f"(CASE WHEN {missing} THEN {default} WHEN {k} THEN "
             f"coalesce(TRY_CAST({t} AS BIGINT), {fail('a whole number outside BIGINT')}) END)"
         )
-        return value, problem(full(t, INTEGER), ("TRUE", "` is not a whole number"))
+        return TypedField(
+            value, problem(("TRUE", "` is not a whole number")), full(t, INTEGER), bad
+        )
     if type_ in ("decimal", "percent"):
         body = t
         percent = f"suffix({t}, '%')"
@@ -143,15 +170,18 @@ def field_sql(spec: ir.FieldSpec, program: ir.Program, raw_type: str) -> tuple[s
         parsed = f"coalesce({number}, {fail('a number beyond DECIMAL(38,12)')})"
         if type_ == "percent":
             parsed = f"(CASE WHEN {percent} THEN {parsed} * CAST(0.01 AS DECIMAL(3,2)) ELSE {parsed} END)"
-        value = f"(CASE WHEN {missing} THEN {default} WHEN {full(body, DECIMAL)} THEN {parsed} END)"
+        value = f"(CASE WHEN {missing} THEN {default} WHEN {k} THEN {parsed} END)"
         message = Msg(
             f"field `{name}`: `",
             ("dyn", body),
             "` is not a number (use `.` as the decimal separator)",
         )
-        return value, (
+        return TypedField(
+            value,
             f"(CASE WHEN {missing} THEN {missing_problem or 'NULL'} "
-            f"WHEN NOT {full(body, DECIMAL)} THEN {reason(name, message, None)} END)"
+            f"WHEN NOT {k} THEN {reason(name, message, None)} END)",
+            full(body, DECIMAL),
+            bad,
         )
     if type_ == "bool":
         lowered = f"lower({t})"
@@ -161,15 +191,21 @@ def field_sql(spec: ir.FieldSpec, program: ir.Program, raw_type: str) -> tuple[s
             f"(CASE WHEN {missing} THEN {default} WHEN {lowered} IN ({yes}) THEN TRUE "
             f"WHEN {lowered} IN ({no}) THEN FALSE END)"
         )
-        return value, problem(
-            f"({lowered} IN ({yes}) OR {lowered} IN ({no}))", ("TRUE", "` is not true or false")
+        return TypedField(
+            value,
+            problem(("TRUE", "` is not true or false")),
+            f"({lowered} IN ({yes}) OR {lowered} IN ({no}))",
+            bad,
         )
     if type_.startswith("enum:"):
         members = program.enums[type_[5:]].members
         listed = ", ".join(quote(m) for m in members)
-        value = f"(CASE WHEN {missing} THEN {default} WHEN {t} IN ({listed}) THEN {t} END)"
-        return value, problem(
-            f"{t} IN ({listed})", ("TRUE", f"` is not one of {', '.join(members)}")
+        value = f"(CASE WHEN {missing} THEN {default} WHEN {k} THEN {t} END)"
+        return TypedField(
+            value,
+            problem(("TRUE", f"` is not one of {', '.join(members)}")),
+            f"{t} IN ({listed})",
+            bad,
         )
     raise UnsupportedInBatch([f"a claim field of type {type_}"])  # pragma: no cover
 
@@ -271,20 +307,32 @@ class Planner:
         trims = ", ".join(f'{py_strip(raw_text(f.name))} AS "t_{f.name}"' for f in fields)
         raw_cols = ", ".join(f'"r_{f.name}"' for f in fields)
         s1 = f"SELECT _row, {raw_cols}, {trims} FROM src"
-        values, problems = [], []
+        values, problems, tests, bad = [], [], [], []
         for f in fields:
-            value, problem = field_sql(f, program, self.raw_types.get(f.name, "VARCHAR"))
+            typed = field_sql(f, program, self.raw_types.get(f.name, "VARCHAR"))
             name = "f_end_date0" if f.name == "end_date" else f"f_{f.name}"
-            values.append(f'{value} AS "{name}"')
-            if problem:
-                problems.append(problem)
+            values.append(f'{typed.value} AS "{name}"')
+            if typed.ok:
+                tests.append(f'{typed.ok} AS "k_{f.name}"')
+            if typed.problem:
+                problems.append(typed.problem)
+                bad.append(typed.bad)
+        # each field's test (a regular expression) once, read by its value and its problem
+        s1k = f"SELECT *{''.join(', ' + t for t in tests)} FROM s1"
         cid = '"t_claim_id"'
+        # most rows have no problem: the reasons are assembled only for the rows that have one
+        problems_sql = (
+            f"(CASE WHEN {' OR '.join(bad)} THEN concat_ws(', ', {', '.join(problems)}) "
+            "ELSE '' END)"
+            if problems
+            else "''"
+        )
         s2 = (
             "SELECT _row, "
             + ", ".join(values)
             + f", (CASE WHEN {cid} IS NULL OR {cid} = '' THEN 'row ' || CAST(_row AS VARCHAR) "
             f"ELSE {cid} END) AS _cid, (CASE WHEN {cid} = '' THEN NULL ELSE {cid} END) AS _dup, "
-            + f"concat_ws(', ', {', '.join(problems) or 'NULL'}) AS _problems FROM s1"
+            + f"{problems_sql} AS _problems FROM s1k"
         )
         key, combos = self.combinations()
         s3 = (
@@ -634,6 +682,7 @@ class Planner:
         stages = [
             ("src", source),
             ("s1", s1),
+            ("s1k", s1k),
             ("s2", s2),
             ("s3", s3 + joins),
             ("s4", s4),
