@@ -129,17 +129,21 @@ def reason_dyn_rule(rule_sql: str, message: Msg, source: str | None) -> str:
 def money_text(sql: str) -> str:
     """`f"{round_money(x):,f}"`: half-up to the cent, thousands separated by commas."""
     rounded = f"CAST(round({sql}, 2) AS DECIMAL(38,2))"
+    # below 10^16 the amount in cents is a BIGINT: format() groups its euros exactly and the
+    # cents are its last two digits (one cast, no text splitting; about 3x faster)
+    cents = f"TRY_CAST(abs({rounded}) * 100 AS BIGINT)"
+    fast = (
+        f"format('{{:,}}', {cents} // 100) || '.' || lpad(CAST({cents} % 100 AS VARCHAR), 2, '0')"
+    )
     text = f"CAST(abs({rounded}) AS VARCHAR)"
     whole = f"split_part({text}, '.', 1)"
-    # format() groups a BIGINT exactly and fast; the regular expression takes wider values
-    grouped = (
-        f"(CASE WHEN length({whole}) <= 18 THEN format('{{:,}}', CAST({whole} AS BIGINT)) ELSE "
+    wide = (
         f"rtrim(ltrim(regexp_replace(lpad({whole}, 39, ' '), '(...)', '\\1,', 'g'), ' ,'), ',') "
-        "END)"
+        f"|| '.' || split_part({text}, '.', 2)"
     )
     return (
-        f"((CASE WHEN {rounded} < 0 THEN '-' ELSE '' END) || {grouped} || '.' || "
-        f"split_part({text}, '.', 2))"
+        f"((CASE WHEN {rounded} < 0 THEN '-' ELSE '' END) || "
+        f"(CASE WHEN abs({rounded}) < 10000000000000000 THEN {fast} ELSE {wide} END))"
     )
 
 
