@@ -546,34 +546,42 @@ def _cross_step(kind: str, cross: ir.CrossClaim, hit: int | None) -> TraceStep:
 
 
 def mark_duplicates(rows: list[ClaimRow], decisions: list[Decision]) -> list[Decision]:
-    """A claim_id seen before gets an error: paying it twice would be double funding."""
+    """A claim_id seen before gets an error: paying it twice would be double funding. A row
+    without a claim_id (named `row N` after its position) is never a duplicate."""
     first: dict[str, int] = {}
     result = decisions
     for index, row in enumerate(rows):
-        if row.claim_id.startswith("row ") and "claim_id" not in row.values:
+        seen = first.setdefault(row.claim_id, index)
+        if seen == index:
             continue
-        if row.claim_id in first:
-            if result is decisions:
-                result = list(decisions)
-            result[index] = Decision(
-                row.claim_id,
-                "error",
-                ZERO,
-                row.values.get("amount"),
-                None,
-                None,
-                (
-                    Reason(
-                        "claim_id",
-                        f"claim_id `{row.claim_id}` appears more than once "
-                        f"(first in row {rows[first[row.claim_id]].row})",
-                    ),
-                ),
-                row.row,
-            )
-        else:
+        if _unnamed(row):
+            continue
+        if _unnamed(rows[seen]):  # a real claim_id that happens to read `row N`: it comes first
             first[row.claim_id] = index
+            continue
+        if result is decisions:
+            result = list(decisions)
+        result[index] = Decision(
+            row.claim_id,
+            "error",
+            ZERO,
+            row.values.get("amount"),
+            None,
+            None,
+            (
+                Reason(
+                    "claim_id",
+                    f"claim_id `{row.claim_id}` appears more than once "
+                    f"(first in row {rows[seen].row})",
+                ),
+            ),
+            row.row,
+        )
     return result
+
+
+def _unnamed(row: ClaimRow) -> bool:
+    return "claim_id" not in row.values and row.claim_id.startswith("row ")
 
 
 def _scope(cross: ir.CrossClaim) -> str:
