@@ -37,6 +37,8 @@ policy = policylang.load({here!r} + "/bench_rules.policy")
 policy.check(rows[:100]); bench.reference(rows[:100])
 if side == "ours":
     policy.check(rows[:n])
+elif side == "traced":
+    bench.engine(policy, rows[:n], trace=True)
 elif side == "reference":
     bench.reference(rows[:n])
 """,
@@ -93,7 +95,8 @@ def main() -> None:
             continue
         worker = template.format(here=str(HERE))
         per_claim = {}
-        for side in ("reference", "ours"):
+        sides = ("reference", "ours", "traced") if name == "interpreter" else ("reference", "ours")
+        for side in sides:
             work = instructions(worker, side, args.claims, args.claims) - instructions(
                 worker, side, 0, args.claims
             )
@@ -103,6 +106,11 @@ def main() -> None:
             f"ours {per_claim['ours']:>9,.0f}  ratio {per_claim['ours'] / per_claim['reference']:.2f}x"
             f"  ({args.claims:,} claims)"
         )
+        if "traced" in per_claim:
+            print(
+                f"{'':<12} with the full trace kept {per_claim['traced']:>9,.0f} instructions/claim"
+                f"  ratio {per_claim['traced'] / per_claim['reference']:.2f}x"
+            )
 
 
 if __name__ == "__main__":

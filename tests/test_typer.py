@@ -152,22 +152,3 @@ def test_mappings_with_numbers_dates_and_booleans_type_as_their_text() -> None:
     assert typed.values["provider"] == "123"
     assert typed.values["seh_visit"] is False
     assert typed.values["days_admitted"] == 0  # a zero is a value, not an empty field
-
-
-def test_duplicate_claim_ids_and_rows_without_an_id() -> None:
-    from policylang.evaluate.interpreter import mark_duplicates
-
-    rows = [
-        POLICY.typer.type(RawClaim(1, {"code": "1"})),  # no claim_id: called `row 1`
-        POLICY.typer.type(RawClaim(2, {"claim_id": "row 1", "code": "1"})),
-        POLICY.typer.type(RawClaim(3, {"claim_id": "row 1", "code": "1"})),
-        POLICY.typer.type(RawClaim(4, {"claim_id": "c", "code": "1"})),
-    ]
-    decisions = POLICY.interpreter.evaluate(rows)[1]
-    marked = mark_duplicates(rows, decisions)
-    assert [d.reasons[0].message for d in marked] == [
-        "missing field `claim_id`",
-        "missing field `provider`",
-        "claim_id `row 1` appears more than once (first in row 2)",
-        "missing field `provider`",
-    ]

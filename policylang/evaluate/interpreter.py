@@ -59,11 +59,19 @@ class CompiledTitle:
 
 
 class Interpreter:
-    def __init__(self, program: ir.Program, tables: dict[str, dict[Any, dict[str, Any]]]) -> None:
+    def __init__(
+        self,
+        program: ir.Program,
+        tables: dict[str, dict[Any, dict[str, Any]]],
+        fast_paths: bool = True,
+    ) -> None:
+        """`fast_paths=False` sends every claim through the general path (the tests compare)."""
         self.program = program
         self.tables = tables
         self.compiler = Compiler(program)
         self.titles = {name: self._compile_title(spec) for name, spec in program.titles.items()}
+        if not fast_paths:
+            self.titles = {n: attrs.evolve(t, plain=False) for n, t in self.titles.items()}
         self._exact: dict[str, list[CompiledTitle]] = defaultdict(list)
         self._ranged: list[CompiledTitle] = []
         for title in self.titles.values():
@@ -143,10 +151,21 @@ class Interpreter:
         if self._uses_memo:
             env.memo = {}
         candidates = self._by_code.get(code) or self.titles_for(code)
-        if trace is None and len(candidates) == 1:
-            # the common case, taken without the general path's lists: one title for the code
+        if len(candidates) == 1:
+            # the common case, taken without the general path's lists: one title for the code,
+            # with the steps the general path would trace
             title = candidates[0]
             if title.plain and (not title.periods or title.valid_on(day)):
+                if trace is not None:
+                    trace.append(
+                        TraceStep(
+                            "validity",
+                            title.spec.name,
+                            "valid",
+                            f"on {day.isoformat()} ({title.periods_text})",
+                            title.spec.citation,
+                        )
+                    )
                 if title.spec.tariff_kind == "free":  # what `_price` does for it, in short
                     claimed = values["amount"]
                     payable = round_money(claimed)
@@ -161,7 +180,7 @@ class Interpreter:
                         claim.row,
                     )
                 try:
-                    return self._price(claim, env, title, None)
+                    return self._price(claim, env, title, trace)
                 except EvaluationError as error:
                     return self._failed(claim, error)
         if not candidates:
