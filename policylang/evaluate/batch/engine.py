@@ -263,7 +263,7 @@ class BatchEngine:
 
     # ------------------------------------------------------------ evaluation
     def run(self, claims: Any) -> BatchEngine:
-        """Decide every claim into the table `d` (phase 1, duplicates, phase 2)."""
+        """Decide every claim into `d` (phase 1 in `d0`, duplicates and phase 2 laid over it)."""
         source, raw_types = self._source(claims)
         phase1 = Planner(self.program, {n: f"tbl_{n}" for n in self.tables}, raw_types).build(
             source
@@ -271,7 +271,23 @@ class BatchEngine:
         # Row numbers are fixed (the raw table above was filled in file order); from here on
         # every step is keyed by `_row` and the output is sorted by it, so DuckDB may reorder.
         self.con.execute("SET preserve_insertion_order = false")
-        self._execute(f"CREATE OR REPLACE TEMP TABLE d AS {phase1.sql}")
+        self._execute(f"CREATE OR REPLACE TEMP TABLE d0 AS {phase1.sql}")
+        # Phase 2 changes few rows: they go to `o`, and `d` is phase 1 with them laid over (an
+        # UPDATE of `d0` pinned more than the memory limit on 10M claims)
+        self.con.execute(
+            "CREATE OR REPLACE TEMP TABLE o (_row BIGINT, status VARCHAR, reasons VARCHAR, "
+            "untitled BOOLEAN)"
+        )
+        self.con.execute(
+            "CREATE OR REPLACE TEMP VIEW d AS SELECT d0._row, _cid, _dup, patient, sd, ed, "
+            "(CASE WHEN o._row IS NULL THEN d0.status ELSE o.status END) AS status, "
+            "(CASE WHEN o._row IS NULL THEN d0.payable ELSE CAST(0 AS DECIMAL(18,2)) END) "
+            "AS payable, claimed, "
+            "(CASE WHEN o._row IS NULL OR NOT o.untitled THEN d0.title END) AS title, "
+            "(CASE WHEN o._row IS NULL OR NOT o.untitled THEN d0.funding END) AS funding, "
+            "(CASE WHEN o._row IS NULL THEN d0.reasons ELSE o.reasons END) AS reasons, _split "
+            "FROM d0 LEFT JOIN o ON d0._row = o._row"
+        )
         self._apply(cross.duplicates())
         if self.program.splits:
             split = self.con.execute(
@@ -315,15 +331,13 @@ class BatchEngine:
             raise
 
     def _apply(self, changes: str) -> int:
+        """Lay the changes (`_row`, status, reasons, untitled) over `d`; their number."""
         self._execute(f"CREATE OR REPLACE TEMP TABLE changes AS {changes}")
         count = self.con.execute("SELECT count(*) FROM changes").fetchone()[0]  # type: ignore[index]
         if count:
-            self._execute(
-                "UPDATE d SET status = c.status, payable = CAST(0 AS DECIMAL(18,2)), "
-                "reasons = c.reasons, title = CASE WHEN c.untitled THEN NULL ELSE d.title END, "
-                "funding = CASE WHEN c.untitled THEN NULL ELSE d.funding END "
-                "FROM changes AS c WHERE d._row = c._row"
-            )
+            # a claim changes at most once: each step after the duplicates changes paid claims
+            # only, and a changed claim is no longer paid
+            self._execute("INSERT INTO o SELECT _row, status, reasons, untitled FROM changes")
         return int(count)
 
     # ------------------------------------------------------------ results
