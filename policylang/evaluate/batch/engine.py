@@ -381,7 +381,9 @@ class BatchEngine:
 
     def ordered_sql(self, *columns: str) -> str:
         """SELECT `columns` (over the columns a line is made of) from `d` in file order. The
-        sort moves the narrow columns of `d`; each line (~280 bytes) is built after it."""
+        sort moves the narrow columns of `d`; each line (~280 bytes) is built after it. DuckDB
+        keeps a subquery's order through a projection but not through a join, so `columns`
+        must not hold an IN list of five or more constants (DuckDB makes that a join)."""
         narrow = "_row, _cid, status, payable, claimed, title, funding, reasons"
         return f"SELECT {', '.join(columns)} FROM (SELECT {narrow} FROM d ORDER BY _row)"
 
