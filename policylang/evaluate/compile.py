@@ -9,6 +9,7 @@ every construct terminates (there are no loops or recursion in the language).
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections.abc import Callable
 from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal, InvalidOperation
 from typing import Any, assert_never
@@ -17,6 +18,7 @@ import attrs
 
 from policylang import ir
 from policylang.errors import EvaluationError
+from policylang.evaluate.decided import field_reader
 from policylang.io.tables import valid_row
 
 CENT = Decimal("0.01")
@@ -69,6 +71,9 @@ class Compiler:
     def __init__(self, program: ir.Program) -> None:
         self.program = program
         self._defines: dict[str, Fn] = {}
+        # the variables of the aggregates being compiled, innermost last, with their source: a
+        # field of a claim variable is read straight from the decided claim (evaluate/decided.py)
+        self._bound: list[tuple[str, str]] = []
 
     # ------------------------------------------------------------ parameters
     def param_value(self, spec: ir.ParamSpec, day: dt.date | None) -> Any:
@@ -173,6 +178,9 @@ class Compiler:
 
                 return lookup
             case ir.FieldOf(target=ir.Var(name=var), name=name):
+                if self._source_of(var) == "claims":
+                    read = field_reader(name)
+                    return lambda env: read(env.locals[var])
                 return lambda env: env.locals[var].get(name)  # `c.status`: the hot case
             case ir.FieldOf(target=target, name=name):
                 target_fn = self.compile(target)
@@ -325,7 +333,21 @@ class Compiler:
             return lambda env: (b(env) - a(env)).days
         raise AssertionError(f"builtin {name} has no implementation")  # pragma: no cover
 
+    def _source_of(self, var: str) -> str | None:
+        for name, source in reversed(self._bound):
+            if name == var:
+                return source
+        return None
+
     def _aggregate(self, expr: ir.Aggregate) -> Fn:
+        var, source = expr.var, expr.source
+        self._bound.append((var, source))
+        try:
+            return self._aggregate_bound(expr)
+        finally:
+            self._bound.pop()
+
+    def _aggregate_bound(self, expr: ir.Aggregate) -> Fn:
         value_fn = self.compile(expr.value) if expr.value is not None else None
         where_fn = self.compile(expr.where) if expr.where is not None else None
         var, source = expr.var, expr.source
@@ -354,6 +376,10 @@ class Compiler:
             expr.value is None or _reads_only(expr.value, var, self.program, safe=False)
         )
         indexes: dict[int, tuple[Any, dict[Any, Any]]] = {}
+        if source == "claims" and key_field is not None:
+            read_key = field_reader(key_field)
+        else:
+            read_key = operator.methodcaller("get", key_field)
 
         def build(env: Env, all_rows: Any) -> dict[Any, Any]:
             index: dict[Any, Any] = {}
@@ -363,7 +389,7 @@ class Compiler:
                     env.locals[var] = row
                     if row_filter is not None and not row_filter(env):
                         continue
-                    key = row.get(key_field)
+                    key = read_key(row)
                     if not totals_at_build:
                         index.setdefault(key, []).append(row)
                         continue

@@ -11,7 +11,6 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Sequence
 from decimal import Decimal
-from operator import attrgetter
 from typing import Any
 
 import attrs
@@ -21,6 +20,7 @@ from policylang.allocation import AllocationError, prorate, split_by_shares
 from policylang.decision import Decision, format_money
 from policylang.errors import Diagnostic, EvaluationError, InputError
 from policylang.evaluate.compile import Compiler, Env, Fn, round_money
+from policylang.evaluate.decided import decided_claims
 from policylang.io.claims import ClaimRow
 
 
@@ -245,52 +245,6 @@ class SettlementRun:
                         )
                     )
         return lines
-
-
-def _first_rule(decision: Decision) -> str | None:
-    return decision.reasons[0].rule if decision.reasons else None
-
-
-_FROM_DECISION: dict[str, Any] = {
-    "status": attrgetter("status"),
-    "payable": attrgetter("payable"),
-    "title": attrgetter("title"),
-    "funding": attrgetter("funding"),
-    "rule": _first_rule,
-}
-_ABSENT = object()
-
-
-class DecidedClaim:
-    """What an aggregate over `claims` sees: a claim's fields and its decision (`status`,
-    `payable`, `title`, `funding`, `rule`), read on demand. Merging them into one dict per claim
-    cost more than the aggregates that read two or three fields of it."""
-
-    __slots__ = ("decision", "values")
-
-    def __init__(self, values: dict[str, Any], decision: Decision) -> None:
-        self.values = values
-        self.decision = decision
-
-    def get(self, name: str, default: Any = None) -> Any:
-        read = _FROM_DECISION.get(name)
-        if read is not None:
-            return read(self.decision)
-        return self.values.get(name, default)
-
-    def __getitem__(self, name: str) -> Any:
-        value = self.get(name, _ABSENT)
-        if value is _ABSENT:
-            raise KeyError(name)
-        return value
-
-    def __repr__(self) -> str:
-        return f"DecidedClaim({self.values!r}, {self.decision!r})"
-
-
-def decided_claims(rows: Sequence[ClaimRow], decisions: Sequence[Decision]) -> list[DecidedClaim]:
-    """What an aggregate over `claims` sees: each claim's fields and its decision."""
-    return list(map(DecidedClaim, (row.values for row in rows), decisions))
 
 
 def settlement_year(rows: Sequence[ClaimRow], year: int | None) -> int | None:

@@ -10,6 +10,7 @@ from policylang import ir
 from policylang.decision import format_money
 from policylang.errors import EvaluationError
 from policylang.evaluate.compile import Env
+from policylang.evaluate.decided import decided_claims
 from policylang.evaluate.interpreter import Interpreter
 from policylang.io.claims import ClaimRow
 from policylang.io.raw import RowProblem
@@ -107,10 +108,7 @@ def run_test(program: ir.Program, test: ir.TestSpec) -> TestResult:
             tables,
             first.values.get("start_date") if first else None,
             first.values if first else None,
-            claims=[
-                {**c.values, **d.to_json(), "payable": d.payable}
-                for c, d in zip(claims, decisions, strict=True)
-            ],
+            claims=decided_claims(claims, decisions),
         )
         try:
             held = compiler.compile(expr)(env)
