@@ -254,17 +254,10 @@ def reference(rows: list[dict[str, str]]) -> list[tuple[str, str, Decimal, str |
 def engine(policy: policylang.Policy, rows: list[dict[str, str]], trace: bool) -> list[Any]:
     if not trace:
         return policy.check(rows)  # the public API: rows as mappings, typed and decided
-    typed = list(policy.typed_claims(rows))
-    interpreter = policy.interpreter
-    traces: list[list[Any]] = []
-    decisions = []
-    for row in typed:
-        steps: list[Any] = []
-        decisions.append(interpreter.decide(row, steps))
-        traces.append(steps)
-    from policylang.evaluate.interpreter import mark_duplicates
-
-    return interpreter.cross_check(typed, mark_duplicates(typed, decisions))
+    traces: list[list[Any]] = []  # every claim's steps, kept
+    _, decisions = policy.interpreter.evaluate(policy.typed_claims(rows), traces=traces)
+    assert len(traces) == len(rows)
+    return decisions
 
 
 def interleaved(

@@ -21,6 +21,7 @@ from policylang.check import check as check_program
 from policylang.decision import Decision, Summary
 from policylang.errors import Diagnostic, InputError, PolicyError
 from policylang.evaluate.compile import Compiler
+from policylang.evaluate.gcpause import gc_paused
 from policylang.evaluate.interpreter import Interpreter, TraceStep
 from policylang.evaluate.invariants import InvariantResult
 from policylang.evaluate.settle import Settlement, settle
@@ -140,7 +141,6 @@ class Policy:
     ) -> Settlement:
         """Decide every claim, then run the settlements (all, or those named in `only`) and
         every check over the claim set."""
-        interpreter = self.interpreter
         selected = list(only) if only else None
         for name in selected or ():
             if name not in self.program.settlements:
@@ -148,6 +148,11 @@ class Policy:
                 raise InputError.single(
                     "E0704", f"no settlement named `{name}`", help=f"settlements: {known}"
                 )
+        with gc_paused():  # the decided claims stay alive while the settlements run
+            return self._settle(claims, year, selected)
+
+    def _settle(self, claims: ClaimsInput, year: int | None, selected: list[str] | None) -> Any:
+        interpreter = self.interpreter
         rows, decisions = interpreter.evaluate(self.typed_claims(claims))
         result = settle(
             self.program, interpreter.compiler, self._tables, rows, decisions, year, selected
@@ -176,10 +181,11 @@ class Policy:
         from policylang.evaluate.invariants import check_invariants
 
         interpreter = self.interpreter
-        rows, decisions = interpreter.evaluate(self.typed_claims(claims))
-        results = check_invariants(
-            self.program, interpreter.compiler, self._tables, rows, decisions, year
-        )
+        with gc_paused():
+            rows, decisions = interpreter.evaluate(self.typed_claims(claims))
+            results = check_invariants(
+                self.program, interpreter.compiler, self._tables, rows, decisions, year
+            )
         return decisions, results
 
     def compare_modes(self, today: ClaimsInput, split: ClaimsInput) -> Any:

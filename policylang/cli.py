@@ -26,6 +26,7 @@ from policylang.api import Policy, load
 from policylang.decision import Decision, Summary, format_money
 from policylang.diagnostics import render
 from policylang.errors import Diagnostic, PolicyError
+from policylang.evaluate.gcpause import gc_paused
 
 app = typer.Typer(
     name="policylang",
@@ -263,11 +264,12 @@ def check(
             ):
                 raise typer.Exit(1)
             return
-    try:
-        decisions, invariants = policy.check_invariants(source)
-    except PolicyError as error:
-        _fail(error)
-    _write_decisions(decisions, format, output, invariants)
+    with gc_paused():  # decisions stay alive until written: see evaluate/gcpause.py
+        try:
+            decisions, invariants = policy.check_invariants(source)
+        except PolicyError as error:
+            _fail(error)
+        _write_decisions(decisions, format, output, invariants)
     _print_invariants(invariants)
     if any(d.status in ("rejected", "error") for d in decisions) or any(
         not i.holds for i in invariants

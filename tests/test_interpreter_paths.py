@@ -55,3 +55,34 @@ def test_duplicate_claim_ids_and_rows_without_an_id() -> None:
         "claim_id `row 1` appears more than once (first in row 2)",
         "missing field `provider`",
     ]
+
+
+def test_the_cyclic_collector_is_paused_while_claims_are_evaluated_and_restored() -> None:
+    import gc
+
+    policy = policylang.load("tests/golden/decisions/core.policy")
+    seen: list[bool] = []
+
+    def claims():  # type: ignore[no-untyped-def]
+        for row in policy.raw_claims("tests/golden/decisions/core.csv"):
+            seen.append(gc.isenabled())
+            yield row.fields
+
+    assert gc.isenabled()
+    policy.check(claims())
+    assert seen and not any(seen)
+    assert gc.isenabled()
+
+    def broken():  # type: ignore[no-untyped-def]
+        yield from claims()
+        raise RuntimeError("the claim source failed")
+
+    with pytest.raises(RuntimeError):
+        policy.check(broken())
+    assert gc.isenabled()
+    gc.disable()  # a program that keeps it off finds it off afterwards
+    try:
+        policy.settle(claims())
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

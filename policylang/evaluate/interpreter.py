@@ -21,6 +21,7 @@ from policylang import ir
 from policylang.decision import ZERO, Decision, Reason
 from policylang.errors import EvaluationError
 from policylang.evaluate.compile import Compiler, Env, Fn, round_money
+from policylang.evaluate.gcpause import gc_paused
 from policylang.io.claims import ClaimRow
 
 PAID = ("accepted", "adjusted")
@@ -518,18 +519,28 @@ class Interpreter:
         claims: Iterable[ClaimRow],
         trace_for: int | None = None,
         trace: list[TraceStep] | None = None,
+        traces: list[list[TraceStep]] | None = None,
     ) -> tuple[list[ClaimRow], list[Decision]]:
-        """Decide every claim (both phases); the steps of claim `trace_for` go into `trace`."""
-        rows = list(claims)
-        if trace is None:
-            decisions = [self.decide(claim) for claim in rows]
-        else:
-            decisions = [
-                self.decide(claim, trace if i == trace_for else None)
-                for i, claim in enumerate(rows)
-            ]
-        decisions = mark_duplicates(rows, decisions)
-        return rows, self.cross_check(rows, decisions, trace_for, trace)
+        """Decide every claim (both phases). The steps of claim `trace_for` go into `trace`, with
+        the cross-claim steps; given `traces`, each claim's own steps are appended to it, one
+        list per claim (the full trace of a claim set)."""
+        with gc_paused():
+            rows = list(claims)
+            if traces is not None:
+                decisions = []
+                for claim in rows:
+                    steps: list[TraceStep] = []
+                    decisions.append(self.decide(claim, steps))
+                    traces.append(steps)
+            elif trace is None:
+                decisions = [self.decide(claim) for claim in rows]
+            else:
+                decisions = [
+                    self.decide(claim, trace if i == trace_for else None)
+                    for i, claim in enumerate(rows)
+                ]
+            decisions = mark_duplicates(rows, decisions)
+            return rows, self.cross_check(rows, decisions, trace_for, trace)
 
 
 def _find(
