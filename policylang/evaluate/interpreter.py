@@ -133,16 +133,7 @@ class Interpreter:
     # ------------------------------------------------------------ phase 1
     def decide(self, claim: ClaimRow, trace: list[TraceStep] | None = None) -> Decision:
         if claim.problems:
-            return Decision(
-                claim.claim_id,
-                "error",
-                ZERO,
-                claim.values.get("amount"),
-                None,
-                None,
-                tuple(Reason(p.field, p.message, None) for p in claim.problems),
-                claim.row,
-            )
+            return self._error(claim, *(Reason(p.field, p.message) for p in claim.problems))
         values = claim.values
         code = values["code"]
         day: dt.date = values["start_date"]
@@ -219,6 +210,9 @@ class Interpreter:
             return self._failed(claim, error)
 
     def _failed(self, claim: ClaimRow, error: EvaluationError) -> Decision:
+        return self._error(claim, Reason(error.rule, error.message, error.source))
+
+    def _error(self, claim: ClaimRow, *reasons: Reason) -> Decision:
         return Decision(
             claim.claim_id,
             "error",
@@ -226,7 +220,7 @@ class Interpreter:
             claim.values.get("amount"),
             None,
             None,
-            (Reason(error.rule, error.message, error.source),),
+            reasons,
             claim.row,
         )
 
@@ -261,22 +255,14 @@ class Interpreter:
             return self._rejected(claim, *failures)
         if len(eligible) > 1:
             names = " and ".join(f"`{t.spec.name}`" for t in eligible)
-            return Decision(
-                claim.claim_id,
-                "error",
-                ZERO,
-                claim.values["amount"],
-                None,
-                None,
-                (
-                    Reason(
-                        "conflict",
-                        f"conflict: payment titles {names} both fund code "
-                        f"`{claim.values['code']}` for this claim",
-                        eligible[0].spec.citation,
-                    ),
+            return self._error(
+                claim,
+                Reason(
+                    "conflict",
+                    f"conflict: payment titles {names} both fund code "
+                    f"`{claim.values['code']}` for this claim",
+                    eligible[0].spec.citation,
                 ),
-                claim.row,
             )
         return self._price(claim, env, eligible[0], trace)
 
