@@ -124,8 +124,14 @@ class Policy:
         engine: str = "interpret",
     ) -> list[Decision]:
         """One decision per claim, in input order. `progress(n)` is called as claims are read.
-        `engine`: interpret (the reference), batch (DuckDB) or auto (docs/architecture.md,
-        "Batch engine"); progress is reported by the interpreter only."""
+        `engine`: interpret (the reference), batch (DuckDB), spark (a local pyspark session)
+        or auto (docs/architecture.md, "Batch engine"); progress is reported by the interpreter
+        only."""
+        if engine == "spark":
+            from policylang.evaluate.batch.select import tables_of
+            from policylang.evaluate.spark import check_spark
+
+            return check_spark(self.program, tables_of(self), claims)
         if engine != "interpret":
             from policylang.evaluate.batch.select import check as check_with
 

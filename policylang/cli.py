@@ -210,7 +210,10 @@ def check(
     output: Annotated[Path | None, typer.Option("--output", help="Write decisions here.")] = None,
     engine: Annotated[
         str,
-        typer.Option("--engine", help="interpret, batch (DuckDB) or auto (docs/architecture.md)."),
+        typer.Option(
+            "--engine",
+            help="interpret, batch (DuckDB), spark (pyspark, local) or auto (docs/architecture.md).",
+        ),
     ] = "interpret",
     pseudonymise: Annotated[
         bool,
@@ -224,8 +227,10 @@ def check(
     if format not in ("table", "json", "jsonl", "csv"):
         err.print(f"error: unknown --format `{escape(format)}`; use table, json, jsonl or csv")
         raise typer.Exit(2)
-    if engine not in ("interpret", "batch", "auto"):
-        err.print(f"error: unknown --engine `{escape(engine)}`; use interpret, batch or auto")
+    if engine not in ("interpret", "batch", "spark", "auto"):
+        err.print(
+            f"error: unknown --engine `{escape(engine)}`; use interpret, batch, spark or auto"
+        )
         raise typer.Exit(2)
     policy = _policy(rules, table)
     source: Any = claims
@@ -242,9 +247,18 @@ def check(
     if engine != "interpret":
         from policylang.evaluate.batch import UnsupportedInBatch
         from policylang.evaluate.batch.command import batch_check
+        from policylang.evaluate.spark.session import SparkUnavailable
 
         try:
-            outcome = batch_check(policy, claims, engine, format, output)
+            if engine == "spark":
+                from policylang.evaluate.spark.command import spark_check
+
+                outcome = spark_check(policy, claims, format, output)
+            else:
+                outcome = batch_check(policy, claims, engine, format, output)
+        except SparkUnavailable as error:
+            err.print(f"error: {escape(str(error))}")
+            raise typer.Exit(2) from error
         except UnsupportedInBatch as error:
             err.print(f"error: {escape(str(error))}; use --engine interpret or auto")
             raise typer.Exit(2) from error

@@ -1,0 +1,33 @@
+"""`policylang check --engine spark`: run the Spark engine, stream JSON Lines when it can.
+
+Returns the batch engine's Outcome, so cli.py prints both the same way.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from policylang.evaluate.batch.command import Outcome, _finish
+from policylang.evaluate.batch.select import tables_of
+
+if TYPE_CHECKING:
+    from policylang.api import Policy
+
+
+def spark_check(policy: Policy, claims: Any, fmt: str, output: Path | None) -> Outcome:
+    from policylang.evaluate.spark.engine import SparkEngine
+    from policylang.evaluate.spark.session import require_spark
+
+    require_spark()
+    notes = ["engine: spark (--engine spark, local[2])"]
+    runner = SparkEngine(policy.program, tables_of(policy))
+    try:
+        runner.run(claims)
+        if fmt == "jsonl" and output is not None and not policy.program.invariants:
+            runner.write_jsonl(output)
+            return Outcome(tuple(notes), None, runner.summary(), [])
+        decisions = runner.decisions()
+    finally:
+        runner.close()
+    return _finish(policy, claims, notes, decisions)

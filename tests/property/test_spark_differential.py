@@ -1,0 +1,43 @@
+"""Hypothesis: the Spark engine, the batch engine and the interpreter decide generated claim
+sets identically (the generators of test_batch_differential.py, broken rows included).
+
+Few examples: each one is a Spark job of several seconds.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+pytest.importorskip("pyspark")
+pytest.importorskip("sqlglot")
+if shutil.which("java") is None:
+    pytest.skip("no Java runtime for Spark", allow_module_level=True)
+
+from policylang.evaluate.batch.select import tables_of
+from policylang.evaluate.spark import local_session
+from policylang.evaluate.spark.engine import check_spark
+from tests.property.test_batch_differential import POLICY, claim, to_csv
+
+
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(claim, min_size=1, max_size=25))
+def test_spark_matches_interpreter_and_batch(rows: list[dict[str, str]]) -> None:
+    spark = local_session()
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "claims.csv"
+        path.write_text(to_csv(rows), encoding="utf-8")
+        interpreted = [d.to_json() for d in POLICY.check(path)]
+        batch = [d.to_json() for d in POLICY.check(path, engine="batch")]
+        on_spark = [
+            d.to_json() for d in check_spark(POLICY.program, tables_of(POLICY), path, spark)
+        ]
+    assert len(on_spark) == len(batch) == len(interpreted) == len(rows)
+    for want, from_batch, got in zip(interpreted, batch, on_spark, strict=True):
+        assert from_batch == want
+        assert got == want
