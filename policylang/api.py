@@ -143,10 +143,15 @@ class Policy:
         return decisions
 
     def settle(
-        self, claims: ClaimsInput, year: int | None = None, only: Iterable[str] | None = None
+        self,
+        claims: ClaimsInput,
+        year: int | None = None,
+        only: Iterable[str] | None = None,
+        engine: str = "interpret",
     ) -> Settlement:
         """Decide every claim, then run the settlements (all, or those named in `only`) and
-        every check over the claim set."""
+        every check over the claim set. `engine`: interpret, batch (DuckDB: the aggregates over
+        the claims pushed down) or auto (docs/architecture.md, "Batch engine")."""
         selected = list(only) if only else None
         for name in selected or ():
             if name not in self.program.settlements:
@@ -154,6 +159,12 @@ class Policy:
                 raise InputError.single(
                     "E0704", f"no settlement named `{name}`", help=f"settlements: {known}"
                 )
+        if engine != "interpret":
+            from policylang.evaluate.batch.settle import batch_settle
+
+            settled = batch_settle(self, claims, year, selected, engine).settlement
+            if settled is not None:
+                return settled
         with gc_paused():  # the decided claims stay alive while the settlements run
             return self._settle(claims, year, selected)
 

@@ -306,14 +306,42 @@ def settle(
     ] = None,
     format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
     output: Annotated[Path | None, typer.Option("--output", help="Write the result here.")] = None,
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine",
+            help="interpret, batch (DuckDB), spark (pyspark, local) or auto (docs/architecture.md).",
+        ),
+    ] = "interpret",
 ) -> None:
     """Settle a claim set: money lines per party, and the checks the rule files declare."""
     if format not in ("table", "json"):
         err.print(f"error: unknown --format `{escape(format)}`; use table or json")
         raise typer.Exit(2)
+    if engine not in ("interpret", "batch", "spark", "auto"):
+        err.print(
+            f"error: unknown --engine `{escape(engine)}`; use interpret, batch, spark or auto"
+        )
+        raise typer.Exit(2)
     policy = _policy(rules, table)
+    result = None
+    if engine != "interpret":
+        from policylang.evaluate.batch import UnsupportedInBatch
+        from policylang.evaluate.batch.settle import batch_settle
+
+        try:
+            outcome = batch_settle(policy, claims, year, only, engine)
+        except UnsupportedInBatch as error:
+            err.print(f"error: {escape(str(error))}; use --engine interpret or auto")
+            raise typer.Exit(2) from error
+        except PolicyError as error:
+            _fail(error)
+        for note in outcome.notes:
+            err.print(escape(note))
+        result = outcome.settlement
     try:
-        result = policy.settle(claims, year, only)
+        if result is None:
+            result = policy.settle(claims, year, only)
     except PolicyError as error:
         _fail(error)
     handle: Any = output.open("w", encoding="utf-8") if output else sys.stdout

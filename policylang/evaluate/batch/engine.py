@@ -255,6 +255,9 @@ class BatchEngine:
 
         records = list(rows)
         keys = list(dict.fromkeys(str(k) for r in records for k in r))
+        if not keys:  # no rows, or only empty ones: DuckDB registers no table without columns
+            empty = f"(SELECT range + 1 AS _r FROM range({len(records)})) AS empty"
+            return self._select(empty, "_r", {}, fields), {}
         data = {k: [_text(r.get(k)) for r in records] for k in keys}
         self.con.register("given", pa.table({k: pa.array(v, pa.string()) for k, v in data.items()}))
         self.con.execute("CREATE OR REPLACE TEMP TABLE raw AS SELECT * FROM given")
@@ -262,11 +265,14 @@ class BatchEngine:
         return self._select("raw", "rowid + 1", present, fields), {}
 
     # ------------------------------------------------------------ evaluation
-    def run(self, claims: Any) -> BatchEngine:
-        """Decide every claim into `d` (phase 1 in `d0`, duplicates and phase 2 laid over it)."""
+    def run(self, claims: Any, keep: Mapping[str, str] | None = None) -> BatchEngine:
+        """Decide every claim into `d` (phase 1 in `d0`, duplicates and phase 2 laid over it).
+        `keep`: more columns of `d` (name -> SQL over the planner's stages, e.g. a typed claim
+        field `"f_<name>"`), for settle's aggregates."""
+        keep = dict(keep or {})
         source, raw_types = self._source(claims)
         phase1 = Planner(self.program, {n: f"tbl_{n}" for n in self.tables}, raw_types).build(
-            source
+            source, tuple(f'{sql} AS "{name}"' for name, sql in keep.items())
         )
         # Row numbers are fixed (the raw table above was filled in file order); from here on
         # every step is keyed by `_row` and the output is sorted by it, so DuckDB may reorder.
@@ -285,8 +291,9 @@ class BatchEngine:
             "AS payable, claimed, "
             "(CASE WHEN o._row IS NULL OR NOT o.untitled THEN d0.title END) AS title, "
             "(CASE WHEN o._row IS NULL OR NOT o.untitled THEN d0.funding END) AS funding, "
-            "(CASE WHEN o._row IS NULL THEN d0.reasons ELSE o.reasons END) AS reasons, _split "
-            "FROM d0 LEFT JOIN o ON d0._row = o._row"
+            "(CASE WHEN o._row IS NULL THEN d0.reasons ELSE o.reasons END) AS reasons, _split"
+            + "".join(f', d0."{name}"' for name in keep)
+            + " FROM d0 LEFT JOIN o ON d0._row = o._row"
         )
         self._apply(cross.duplicates())
         if self.program.splits:

@@ -295,13 +295,15 @@ class Planner:
         return "(" + (" OR ".join(tests) or "FALSE") + ")"
 
     # ------------------------------------------------------------ query
-    def build(self, source: str) -> Phase1:
+    def build(self, source: str, extra: tuple[str, ...] = ()) -> Phase1:
         def raw_text(name: str) -> str:
             if self.raw_types.get(name, "VARCHAR") == "VARCHAR":
                 return f'"r_{name}"'
             return f'CAST("r_{name}" AS VARCHAR)'
 
-        """The phase-1 query over `source`, a SELECT giving `_row` and `r_<field>` columns."""
+        """The phase-1 query over `source`, a SELECT giving `_row` and `r_<field>` columns;
+        `extra`: more columns of the decided-claims table, SQL over the stages (settle keeps
+        the typed claim fields its aggregates read)."""
         program = self.program
         fields = program.claim_fields
         trims = ", ".join(f'{py_strip(raw_text(f.name))} AS "t_{f.name}"' for f in fields)
@@ -665,7 +667,9 @@ class Planner:
             f"{amount} AS claimed, "
             "(CASE WHEN _f IN ('T', 'J', 'X') THEN _chosen END) AS title, "
             f"(CASE WHEN _f IN ('T', 'J', 'X') THEN {funding} END) AS funding, "
-            f"({reasons}) AS reasons, {self.split_test()} AS _split FROM s11"
+            f"({reasons}) AS reasons, {self.split_test()} AS _split"
+            + "".join(f", {column}" for column in extra)
+            + " FROM s11"
         )
         if self.ex.unsupported:
             raise UnsupportedInBatch(self.ex.unsupported)
