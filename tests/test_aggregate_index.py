@@ -26,6 +26,8 @@ settlement per_site per s in sites {
   line "visits" = EUR 1.00 * visits
   line "paid" = paid
   line "weighted" = EUR 1.00 * weighted
+  line "paid anywhere" = sum(c.payable for c in claims where c.status == "accepted" or c.status == "adjusted")
+  line "not a visit" = EUR 1.00 * count(c in claims where not (c.title == "visit"))
 }
 """
 SITES = ("A", "B", "C")
@@ -78,6 +80,10 @@ def test_index_totals_equal_a_plain_scan(rows: list[tuple[str, str, str]]) -> No
         assert got[(site, "weighted")] == 4 * sum(
             1 for c in claims if c["location"] == site and c["code"] == "190015"
         )
+        assert got[(site, "paid anywhere")] == sum(
+            (d.payable for d in decisions if d.status in ("accepted", "adjusted")), Decimal(0)
+        )
+        assert got[(site, "not a visit")] == sum(1 for d in decisions if d.title != "visit")
 
 
 def test_a_failing_row_fails_only_the_party_that_reads_it() -> None:

@@ -375,6 +375,14 @@ class Compiler:
         totals_at_build = rest is None and (
             expr.value is None or _reads_only(expr.value, var, self.program, safe=False)
         )
+        # The same row-only parts as functions of the row itself where they are plain field
+        # reads, comparisons and logic (`_row_fn`): no environment to bind per row.
+        row_pred = _row_fn(row_only, var, source) if row_only is not None else None
+        row_value = _row_fn(expr.value, var, source) if expr.value is not None else None
+        where_row = _row_fn(expr.where, var, source) if expr.where is not None else None
+        scan_by_row = (expr.where is None or where_row is not None) and (
+            expr.value is None or row_value is not None
+        )
         indexes: dict[int, tuple[Any, dict[Any, Any]]] = {}
         if source == "claims" and key_field is not None:
             read_key = field_reader(key_field)
@@ -386,9 +394,13 @@ class Compiler:
             saved = env.locals.get(var)
             try:
                 for row in all_rows:
-                    env.locals[var] = row
-                    if row_filter is not None and not row_filter(env):
-                        continue
+                    if row_pred is not None:
+                        if not row_pred(row):
+                            continue
+                    elif row_filter is not None:
+                        env.locals[var] = row
+                        if not row_filter(env):
+                            continue
                     key = read_key(row)
                     if not totals_at_build:
                         index.setdefault(key, []).append(row)
@@ -397,7 +409,13 @@ class Compiler:
                     if isinstance(total, _Failed):
                         continue
                     try:
-                        index[key] = total + (1 if value_fn is None else value_fn(env))
+                        if value_fn is None:
+                            index[key] = total + 1
+                        elif row_value is not None:
+                            index[key] = total + row_value(row)
+                        else:
+                            env.locals[var] = row
+                            index[key] = total + value_fn(env)
                     except Exception as error:  # raised when (and only if) a party asks
                         index[key] = _Failed(error)
             finally:
@@ -418,6 +436,11 @@ class Compiler:
         def aggregate(env: Env) -> Any:
             if key_fn is not None and totals_at_build:
                 return indexed(env)
+            if key_fn is None and scan_by_row:  # `sum(c.payable for c in claims where ...)`
+                selected = rows(env) if where_row is None else filter(where_row, rows(env))
+                if row_value is None:
+                    return zero + sum(1 for _ in selected)
+                return sum(map(row_value, selected), zero)
             saved = env.locals.get(var)
             total = zero
             try:
@@ -467,6 +490,41 @@ def _and(parts: list[ir.Expr]) -> ir.Expr | None:
     for part in parts[1:]:
         result = ir.Logic("and", result, part, "bool")
     return result
+
+
+def _row_fn(expr: ir.Expr, var: str, source: str) -> Callable[[Any], Any] | None:
+    """`expr` as a function of the row bound to `var`, for field reads of that row, constants,
+    `==`/`!=` and logic (which cannot fail); None for anything else."""
+    match expr:
+        case ir.FieldOf(target=ir.Var(name=name), name=field) if name == var:
+            if source == "claims":
+                return field_reader(field)
+            return operator.methodcaller("get", field)
+        case ir.Const(value=value):
+            return lambda row: value
+        case ir.Compare(op="==" | "!=" as op, left=left, right=right):
+            lf, rf = _row_fn(left, var, source), _row_fn(right, var, source)
+            if lf is None or rf is None:
+                return None
+            if isinstance(right, ir.Const):
+                constant = right.value
+                if op == "==":
+                    return lambda row: lf(row) == constant
+                return lambda row: lf(row) != constant
+            if op == "==":
+                return lambda row: lf(row) == rf(row)
+            return lambda row: lf(row) != rf(row)
+        case ir.Logic(op=op, left=left, right=right):
+            lf, rf = _row_fn(left, var, source), _row_fn(right, var, source)
+            if lf is None or rf is None:
+                return None
+            if op == "and":
+                return lambda row: lf(row) and rf(row)
+            return lambda row: lf(row) or rf(row)
+        case ir.Not(operand=operand):
+            of = _row_fn(operand, var, source)
+            return None if of is None else (lambda row: not of(row))
+    return None
 
 
 @attrs.frozen
