@@ -267,8 +267,11 @@ def interleaved(
     burst of load then hits every side alike, and the ratios stay comparable."""
     times: dict[str, list[float]] = {name: [] for name in runs}
     results: dict[str, Any] = {}
-    for _ in range(repeats):
-        for name, fn in runs.items():
+    for round_ in range(repeats):
+        # every other round in the opposite order: a run that follows a large one (memory just
+        # freed, caches cold) is slower, and that should not fall on one side only
+        order = list(runs.items()) if round_ % 2 == 0 else list(runs.items())[::-1]
+        for name, fn in order:
             started = time.perf_counter()
             results[name] = fn()
             times[name].append(time.perf_counter() - started)

@@ -132,18 +132,24 @@ def main() -> None:
 
     # the two sides take turns in each round, so a burst of load on this shared machine hits
     # both alike; the ratio is the median of the rounds' ratios
+    # (every other round in the opposite order: a run that follows a large one, with memory
+    # just freed and caches cold, is slower, and that should not fall on one side only)
     plain_times, ours_times, batch_times = [], [], []
-    for _ in range(args.repeats):
-        if args.batch:
+    results: dict[str, Any] = {}
+    runs = {
+        "plain": (plain_times, lambda: reference(table, rows)),
+        "ours": (ours_times, lambda: ours(policy, rows)),
+    }
+    if args.batch:
+        runs["batch"] = (batch_times, lambda: ours(policy, rows, "batch"))
+    for round_ in range(args.repeats):
+        order = list(runs) if round_ % 2 == 0 else list(runs)[::-1]
+        for name in order:
+            times, run = runs[name]
             started = time.perf_counter()
-            batch = ours(policy, rows, "batch")
-            batch_times.append(time.perf_counter() - started)
-        started = time.perf_counter()
-        expected = reference(table, rows)
-        plain_times.append(time.perf_counter() - started)
-        started = time.perf_counter()
-        got = ours(policy, rows)
-        ours_times.append(time.perf_counter() - started)
+            results[name] = run()
+            times.append(time.perf_counter() - started)
+    expected, got, batch = results["plain"], results["ours"], results.get("batch")
     plain_time, ours_time = statistics.median(plain_times), statistics.median(ours_times)
     ratio = statistics.median(o / p for o, p in zip(ours_times, plain_times, strict=True))
     assert got == expected, "settlement lines differ from the hand-written reference"

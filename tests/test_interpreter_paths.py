@@ -80,6 +80,13 @@ def test_the_cyclic_collector_is_paused_while_claims_are_evaluated_and_restored(
     with pytest.raises(RuntimeError):
         policy.check(broken())
     assert gc.isenabled()
+    gc.freeze()  # a program that froze objects (before a fork) finds them frozen afterwards
+    try:
+        frozen = gc.get_freeze_count()
+        policy.check(claims())
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
     gc.disable()  # a program that keeps it off finds it off afterwards
     try:
         policy.settle(claims())
