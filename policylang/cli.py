@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -80,6 +80,27 @@ def _parse_tables(tables: list[str] | None) -> dict[str, str]:
             raise typer.Exit(2)
         parsed[name.strip()] = path.strip()
     return parsed
+
+
+def _engine_outcome(run: Callable[[], Any]) -> Any:
+    """Run a batch or Spark command: what it cannot do is one line and exit 2, its notes (a
+    fallback to the interpreter) go to stderr."""
+    from policylang.evaluate.batch import UnsupportedInBatch
+    from policylang.evaluate.spark.session import SparkUnavailable
+
+    try:
+        outcome = run()
+    except SparkUnavailable as error:
+        err.print(f"error: {escape(str(error))}")
+        raise typer.Exit(2) from error
+    except UnsupportedInBatch as error:
+        err.print(f"error: {escape(str(error))}; use --engine interpret or auto")
+        raise typer.Exit(2) from error
+    except PolicyError as error:
+        _fail(error)
+    for note in outcome.notes:
+        err.print(escape(note))
+    return outcome
 
 
 def _policy(rules: list[Path], tables: list[str] | None = None) -> Policy:
@@ -245,27 +266,14 @@ def check(
             err.print("note: --pseudonymise reads the claims in Python: using the interpreter")
             engine = "interpret"
     if engine != "interpret":
-        from policylang.evaluate.batch import UnsupportedInBatch
         from policylang.evaluate.batch.command import batch_check
-        from policylang.evaluate.spark.session import SparkUnavailable
 
-        try:
-            if engine == "spark":
-                from policylang.evaluate.spark.command import spark_check
+        if engine == "spark":
+            from policylang.evaluate.spark.command import spark_check
 
-                outcome = spark_check(policy, claims, format, output)
-            else:
-                outcome = batch_check(policy, claims, engine, format, output)
-        except SparkUnavailable as error:
-            err.print(f"error: {escape(str(error))}")
-            raise typer.Exit(2) from error
-        except UnsupportedInBatch as error:
-            err.print(f"error: {escape(str(error))}; use --engine interpret or auto")
-            raise typer.Exit(2) from error
-        except PolicyError as error:
-            _fail(error)
-        for note in outcome.notes:
-            err.print(escape(note))
+            outcome = _engine_outcome(lambda: spark_check(policy, claims, format, output))
+        else:
+            outcome = _engine_outcome(lambda: batch_check(policy, claims, engine, format, output))
         if outcome.summary is not None:  # streamed by the batch engine
             err.print(_summary_text(outcome.summary))
             by_status = outcome.summary.by_status
@@ -326,19 +334,11 @@ def settle(
     policy = _policy(rules, table)
     result = None
     if engine != "interpret":
-        from policylang.evaluate.batch import UnsupportedInBatch
         from policylang.evaluate.batch.settle import batch_settle
 
-        try:
-            outcome = batch_settle(policy, claims, year, only, engine)
-        except UnsupportedInBatch as error:
-            err.print(f"error: {escape(str(error))}; use --engine interpret or auto")
-            raise typer.Exit(2) from error
-        except PolicyError as error:
-            _fail(error)
-        for note in outcome.notes:
-            err.print(escape(note))
-        result = outcome.settlement
+        result = _engine_outcome(
+            lambda: batch_settle(policy, claims, year, only, engine)
+        ).settlement
     try:
         if result is None:
             result = policy.settle(claims, year, only)
