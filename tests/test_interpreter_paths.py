@@ -82,9 +82,11 @@ def test_the_cyclic_collector_is_paused_while_claims_are_evaluated_and_restored(
     assert gc.isenabled()
     gc.freeze()  # a program that froze objects (before a fork) finds them frozen afterwards
     try:
-        frozen = gc.get_freeze_count()
+        assert gc.get_freeze_count() > 0
         policy.check(claims())
-        assert gc.get_freeze_count() == frozen
+        # still frozen (unfreeze() would empty the permanent generation); the count itself may
+        # drop by the frozen objects that were freed meanwhile
+        assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
     gc.disable()  # a program that keeps it off finds it off afterwards
