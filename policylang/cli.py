@@ -82,6 +82,13 @@ def _parse_tables(tables: list[str] | None) -> dict[str, str]:
     return parsed
 
 
+def _known_engine(engine: str, known: tuple[str, ...]) -> None:
+    if engine not in known:
+        choices = ", ".join(known[:-1]) + f" or {known[-1]}"
+        err.print(f"error: unknown --engine `{escape(engine)}`; use {choices}")
+        raise typer.Exit(2)
+
+
 def _engine_outcome(run: Callable[[], Any]) -> Any:
     """Run a batch or Spark command: what it cannot do is one line and exit 2, its notes (a
     fallback to the interpreter) go to stderr."""
@@ -248,11 +255,7 @@ def check(
     if format not in ("table", "json", "jsonl", "csv"):
         err.print(f"error: unknown --format `{escape(format)}`; use table, json, jsonl or csv")
         raise typer.Exit(2)
-    if engine not in ("interpret", "batch", "spark", "auto"):
-        err.print(
-            f"error: unknown --engine `{escape(engine)}`; use interpret, batch, spark or auto"
-        )
-        raise typer.Exit(2)
+    _known_engine(engine, ("interpret", "batch", "spark", "auto"))
     policy = _policy(rules, table)
     source: Any = claims
     if pseudonymise:
@@ -316,21 +319,14 @@ def settle(
     output: Annotated[Path | None, typer.Option("--output", help="Write the result here.")] = None,
     engine: Annotated[
         str,
-        typer.Option(
-            "--engine",
-            help="interpret, batch (DuckDB), spark (pyspark, local) or auto (docs/architecture.md).",
-        ),
+        typer.Option("--engine", help="interpret, batch (DuckDB) or auto (docs/architecture.md)."),
     ] = "interpret",
 ) -> None:
     """Settle a claim set: money lines per party, and the checks the rule files declare."""
     if format not in ("table", "json"):
         err.print(f"error: unknown --format `{escape(format)}`; use table or json")
         raise typer.Exit(2)
-    if engine not in ("interpret", "batch", "spark", "auto"):
-        err.print(
-            f"error: unknown --engine `{escape(engine)}`; use interpret, batch, spark or auto"
-        )
-        raise typer.Exit(2)
+    _known_engine(engine, ("interpret", "batch", "auto"))  # Spark checks, it does not settle
     policy = _policy(rules, table)
     result = None
     if engine != "interpret":

@@ -314,3 +314,27 @@ def test_no_claims_and_empty_rows() -> None:
     decisions = [d.to_json() for d in policy.check([{}, {}], engine="batch")]
     assert decisions == [d.to_json() for d in policy.check([{}, {}])]
     assert [d["status"] for d in decisions] == ["error", "error"]
+
+
+@pytest.mark.parametrize(
+    ("command", "message"),
+    [
+        ("settle", "error: unknown --engine `spark`; use interpret, batch or auto"),
+        ("check", "error: unknown --engine `sparks`; use interpret, batch, spark or auto"),
+    ],
+)
+def test_an_engine_a_command_does_not_have_is_exit_2(command: str, message: str) -> None:
+    engine = "spark" if command == "settle" else "sparks"
+    result = CliRunner().invoke(
+        app,
+        [
+            command,
+            "tests/fixtures/policies/seh_settlement.policy",
+            "--claims",
+            "examples/claims.csv",
+            "--engine",
+            engine,
+        ],
+    )
+    assert result.exit_code == 2
+    assert message in " ".join(result.output.split())

@@ -370,7 +370,6 @@ class Compiler:
         # party's aggregate is one look-up. Results and errors are those of the plain scan.
         key_field, key_expr, row_only, rest = _split_where(expr.where, var, self.program)
         key_fn = self.compile(key_expr) if key_expr is not None else None
-        row_filter = self.compile(row_only) if row_only is not None else None
         rest_fn = self.compile(rest) if rest is not None else None
         totals_at_build = rest is None and (
             expr.value is None or _reads_only(expr.value, var, self.program, safe=False)
@@ -378,6 +377,8 @@ class Compiler:
         # The same row-only parts as functions of the row itself where they are plain field
         # reads, comparisons and logic (`_row_fn`): no environment to bind per row.
         row_pred = _row_fn(row_only, var, source) if row_only is not None else None
+        # the environment-bound form only where the row function does not cover it (code sets)
+        row_filter = self.compile(row_only) if row_only is not None and row_pred is None else None
         row_value = _row_fn(expr.value, var, source) if expr.value is not None else None
         where_row = _row_fn(expr.where, var, source) if expr.where is not None else None
         scan_by_row = (expr.where is None or where_row is not None) and (

@@ -159,19 +159,6 @@ class Interpreter:
                             title.spec.citation,
                         )
                     )
-                if title.spec.tariff_kind == "free":  # what `_price` does for it, in short
-                    claimed = values["amount"]
-                    payable = round_money(claimed)
-                    return Decision(
-                        claim.claim_id,
-                        "accepted" if payable == claimed else "adjusted",
-                        payable,
-                        claimed,
-                        title.spec.name,
-                        title.spec.funding,
-                        (title.funded,),
-                        claim.row,
-                    )
                 try:
                     return self._price(claim, env, title, trace)
                 except EvaluationError as error:
@@ -273,6 +260,18 @@ class Interpreter:
         spec = title.spec
         values = claim.values
         claimed: Decimal = values["amount"]
+        if spec.tariff_kind == "free" and not title.rules:  # most DBC claims: paid as claimed
+            payable = round_money(claimed)
+            return Decision(
+                claim.claim_id,
+                "accepted" if payable == claimed else "adjusted",
+                payable,
+                claimed,
+                spec.name,
+                spec.funding,
+                (title.funded,),
+                claim.row,
+            )
         quantity: int = values["quantity"]
         reasons = [title.funded]
         tariff = title.tariff(env) if title.tariff is not None else None

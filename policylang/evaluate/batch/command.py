@@ -37,20 +37,29 @@ def batch_check(policy: Policy, claims: Any, engine: str, fmt: str, output: Path
     try:
         from policylang.evaluate.batch.engine import BatchEngine
 
-        runner = BatchEngine(policy.program, tables_of(policy))
-        try:
-            runner.run(claims)
-            if fmt == "jsonl" and output is not None and not policy.program.invariants:
-                runner.write_jsonl(output)
-                return Outcome(tuple(notes), None, runner.summary(), [])
-            decisions = runner.decisions()
-        finally:
-            runner.close()
+        return run_engine(
+            BatchEngine(policy.program, tables_of(policy)), policy, claims, fmt, output, notes
+        )
     except UnsupportedInBatch as error:
         if engine != "auto":
             raise
         notes.append(f"engine: interpret (auto fell back: {error})")
         return Outcome(tuple(notes), None, None, [], interpret=True)
+
+
+def run_engine(
+    runner: Any, policy: Policy, claims: Any, fmt: str, output: Path | None, notes: list[str]
+) -> Outcome:
+    """Decide with a compiled engine (batch or Spark); JSON Lines without invariants stream
+    from the engine to the file, anything else comes back as decisions."""
+    try:
+        runner.run(claims)
+        if fmt == "jsonl" and output is not None and not policy.program.invariants:
+            runner.write_jsonl(output)
+            return Outcome(tuple(notes), None, runner.summary(), [])
+        decisions = runner.decisions()
+    finally:
+        runner.close()
     return _finish(policy, claims, notes, decisions)
 
 

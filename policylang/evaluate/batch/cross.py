@@ -16,6 +16,9 @@ Same patient, other row, the other claim's title in the listed titles, and the g
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from policylang import ir
 from policylang.evaluate.batch.sqltext import Msg, quote, reason
 
@@ -118,3 +121,27 @@ def requirements(program: ir.Program) -> str | None:
         f"SELECT f.r AS _row, 'rejected' AS status, (CASE f.fi {' '.join(reasons)} END) "
         f"AS reasons, FALSE AS untitled FROM ({failing}) AS f"
     )
+
+
+def run_phase2(
+    program: ir.Program,
+    apply: Callable[[str], int],
+    first_value: Callable[[str], Any],
+    unsupported: Callable[[list[str]], Exception],
+) -> None:
+    """Phase 2 over the decided claims `d`, for any engine: `apply(sql)` applies the changes a
+    query selects and returns how many, `first_value(sql)` gives the first column of its first
+    row. Duplicates, then exclusions, then requirements until a pass changes nothing."""
+    apply(duplicates())
+    if program.splits:
+        split = first_value(f"SELECT min(_cid) FROM d WHERE _split AND status IN {PAID}")
+        if split is not None:
+            raise unsupported(
+                [f"claims of a network trajectory that a `split` divides (claim {split})"]
+            )
+    excluded = exclusions(program)
+    if excluded:
+        apply(excluded)
+    required = requirements(program)
+    while required and apply(required):
+        pass

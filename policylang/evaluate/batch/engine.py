@@ -295,22 +295,12 @@ class BatchEngine:
             + "".join(f', d0."{name}"' for name in keep)
             + " FROM d0 LEFT JOIN o ON d0._row = o._row"
         )
-        self._apply(cross.duplicates())
-        if self.program.splits:
-            split = self.con.execute(
-                f"SELECT min(_cid) FROM d WHERE _split AND status IN {cross.PAID}"
-            ).fetchone()
-            if split and split[0] is not None:
-                raise UnsupportedInBatch(
-                    [f"claims of a network trajectory that a `split` divides (claim {split[0]})"]
-                )
-        exclusions = cross.exclusions(self.program)
-        if exclusions:
-            self._apply(exclusions)
-        requirements = cross.requirements(self.program)
-        while requirements and self._apply(requirements):
-            pass
+        cross.run_phase2(self.program, self._apply, self._first_value, UnsupportedInBatch)
         return self
+
+    def _first_value(self, sql: str) -> Any:
+        row = self.con.execute(sql).fetchone()
+        return row[0] if row else None
 
     def _execute(self, sql: str) -> Any:
         import duckdb

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from policylang.evaluate.batch.command import Outcome, _finish
+from policylang.evaluate.batch.command import Outcome, run_engine
 from policylang.evaluate.batch.select import tables_of
 
 if TYPE_CHECKING:
@@ -21,13 +21,6 @@ def spark_check(policy: Policy, claims: Any, fmt: str, output: Path | None) -> O
 
     require_spark()
     notes = ["engine: spark (--engine spark, local[2])"]
-    runner = SparkEngine(policy.program, tables_of(policy))
-    try:
-        runner.run(claims)
-        if fmt == "jsonl" and output is not None and not policy.program.invariants:
-            runner.write_jsonl(output)
-            return Outcome(tuple(notes), None, runner.summary(), [])
-        decisions = runner.decisions()
-    finally:
-        runner.close()
-    return _finish(policy, claims, notes, decisions)
+    return run_engine(
+        SparkEngine(policy.program, tables_of(policy)), policy, claims, fmt, output, notes
+    )

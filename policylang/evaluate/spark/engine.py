@@ -283,24 +283,12 @@ class SparkEngine:
             "SELECT * FROM claims_src"
         )
         self._set(self._materialise(self._sql(phase1.sql)))
-        self._apply(cross.duplicates())
-        if self.program.splits:
-            split = self._guard(
-                lambda: self.spark.sql(
-                    f"SELECT min(_cid) FROM d WHERE _split AND status IN {cross.PAID}"
-                ).first()
-            )
-            if split and split[0] is not None:
-                raise UnsupportedInSpark(
-                    [f"claims of a network trajectory that a `split` divides (claim {split[0]})"]
-                )
-        exclusions = cross.exclusions(self.program)
-        if exclusions:
-            self._apply(exclusions)
-        requirements = cross.requirements(self.program)
-        while requirements and self._apply(requirements):
-            pass
+        cross.run_phase2(self.program, self._apply, self._first_value, UnsupportedInSpark)
         return self
+
+    def _first_value(self, sql: str) -> Any:
+        row = self._guard(lambda: self.spark.sql(sql).first())
+        return row[0] if row else None
 
     def _set(self, frame: Any) -> None:
         self.d = frame
