@@ -123,3 +123,19 @@ def test_check_and_settle_report_invariants(tmp_path) -> None:  # type: ignore[n
     )
     assert settled.exit_code == 1
     assert "invariant consult_not_with_dbc: VIOLATED" in settled.stderr
+
+
+def test_double_funding_reports_each_pair_once_whatever_the_claim_ids() -> None:
+    # the first claim of the patient has the largest id: naming the pair smaller id first
+    # once swapped the outer loop's claim, so (c00, c01) was reported twice and (c02, c01)
+    # never looked at (found by the batch engine's differential test)
+    base = {"provider": "1", "insurer": "1", "patient": "p1", "start_date": "2026-05-01"}
+    claims = [
+        base | {"claim_id": "c02", "code": "PB1", "amount": "40.00"},
+        base | {"claim_id": "c00", "code": "150", "amount": "40.00"},
+        base | {"claim_id": "c01", "code": "PB1", "amount": "40.00"},
+    ]
+    _, found = policylang.loads(POLICY).check_invariants(claims)
+    pairs = {r.name: r for r in found}["consult_not_with_dbc"]
+    assert [v.claims for v in pairs.violations] == [("c00", "c01"), ("c00", "c02")]
+    assert pairs.count == 2

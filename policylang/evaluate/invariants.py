@@ -269,8 +269,10 @@ def _double_funding(
                 gap = (max(a["start_date"], b["start_date"]) - min(a_end, b_end)).days
                 if gap > pair.days:
                     continue
-                if rows[i].claim_id > rows[j].claim_id:
-                    a, b, i, j = b, a, j, i
+                # the smaller claim id first (new names: `i` is the outer loop's)
+                first_id, second_id = rows[i].claim_id, rows[j].claim_id
+                if first_id > second_id:
+                    a, b, first_id, second_id = b, a, second_id, first_id
                 when = (
                     f"on {a['start_date'].isoformat()}"
                     if a["start_date"] == b["start_date"]
@@ -278,9 +280,9 @@ def _double_funding(
                 )
                 found.append(
                     Violation(
-                        (rows[i].claim_id, rows[j].claim_id),
-                        f"patient {patient}: claim {rows[i].claim_id} is funded by "
-                        f"`{a['title']}` and claim {rows[j].claim_id} by `{b['title']}` {when}",
+                        (first_id, second_id),
+                        f"patient {patient}: claim {first_id} is funded by "
+                        f"`{a['title']}` and claim {second_id} by `{b['title']}` {when}",
                     )
                 )
     return found
