@@ -191,11 +191,20 @@ class Policy:
         return attrs.evolve(result, invariants=tuple(invariants))
 
     def check_invariants(
-        self, claims: ClaimsInput, year: int | None = None
+        self, claims: ClaimsInput, year: int | None = None, engine: str = "interpret"
     ) -> tuple[list[Decision], list[InvariantResult]]:
         """One decision per claim, and every invariant of the rule files evaluated on them
-        (docs/invariants.md)."""
+        (docs/invariants.md). `engine`: interpret, batch (DuckDB: decisions and invariants in
+        SQL) or auto, as for `check`."""
         from policylang.evaluate.invariants import check_invariants
+
+        if engine != "interpret":
+            from policylang.evaluate.batch.command import batch_check
+
+            outcome = batch_check(self, claims, engine, "json", None, year)
+            if not outcome.interpret:
+                assert outcome.decisions is not None
+                return outcome.decisions, list(outcome.invariants)
 
         interpreter = self.interpreter
         with gc_paused():

@@ -279,8 +279,10 @@ def check(
             outcome = _engine_outcome(lambda: batch_check(policy, claims, engine, format, output))
         if outcome.summary is not None:  # streamed by the batch engine
             err.print(_summary_text(outcome.summary))
+            _print_invariants(outcome.invariants)
             by_status = outcome.summary.by_status
-            raise typer.Exit(1 if by_status["rejected"] or by_status["error"] else 0)
+            broken = any(not i.holds for i in outcome.invariants)
+            raise typer.Exit(1 if by_status["rejected"] or by_status["error"] or broken else 0)
         if outcome.decisions is not None:
             _write_decisions(outcome.decisions, format, output, outcome.invariants)
             _print_invariants(outcome.invariants)

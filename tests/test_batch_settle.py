@@ -98,20 +98,46 @@ def test_contracts_identical() -> None:
     assert paid[("06018105/3343", "paid (min of claims and ceiling)")] == "5000.00"
 
 
-def test_per_claim_invariants_are_named_and_auto_falls_back(monkeypatch) -> None:
+def test_rules_settle_with_every_invariant_in_sql() -> None:
+    # rules/ has per-claim, double-funding and claim-set invariants: all compile to SQL
     policy = policylang.load(ROOT / "rules").with_tables(
         {"seh_locations": SEH_2027 / "seh_locations.csv"}
     )
-    claims = ROOT / "examples" / "claims.csv"
-    with pytest.raises(UnsupportedInBatch, match=r"per claim invariant `one_title_per_claim`"):
-        policy.settle(claims, 2027, ["seh_budget"], engine="batch")
-    monkeypatch.setattr(select_module, "AUTO_BYTES", 0)  # auto treats the input as large
-    outcome = batch_settle(policy, claims, 2027, ["seh_budget"], "auto")
+    settle_supported(policy.program, ["seh_budget"], ("seh_locations",))
+    got = both(policy, ROOT / "examples" / "claims.csv", year=2027, only=["seh_budget"])
+    names = [i["name"] for i in got["invariants"]]
+    assert names[:3] == ["one_title_per_claim", "new_title_not_with_dbc", "one_ic_day_per_day"]
+
+
+PER_CLAIM_LOOKUP = """
+claim { location: code? }
+table places key location { location: code  cap: money }
+title seh "SEH" { codes {"190015"} tariff free funding budget }
+settlement s per p in places {
+  line "visits" = EUR 1.00 * count(c in claims where c.location == p.location)
+}
+invariant capped "no claim above its location's cap" { decision.payable <= places[claim.location].cap }
+"""
+
+
+def test_an_invariant_not_in_sql_is_named_and_auto_falls_back(monkeypatch) -> None:
+    policy = policylang.loads(PER_CLAIM_LOOKUP)
+    rows = [{"location": "L1", "cap": "5.00"}]
+    policy = policy.with_tables({"places": policy.table_rows("places", rows)})
+    base = {"provider": "1", "insurer": "1", "patient": "p", "code": "190015"}
+    base |= {"start_date": "2027-01-05", "amount": "10.00", "location": "L1"}
+    claims = [base | {"claim_id": "1"}, base | {"claim_id": "2"}]
+    with pytest.raises(UnsupportedInBatch, match=r"the invariant `capped` \(a table lookup\)"):
+        policy.settle(claims, engine="batch")
+    monkeypatch.setattr(select_module, "AUTO_BYTES", -1)
+    monkeypatch.setattr(select_module, "input_size", lambda claims: (1, 1))
+    outcome = batch_settle(policy, claims, None, None, "auto")
     assert outcome.settlement is None
     assert outcome.notes[0].startswith("engine: interpret (auto: the interpreter settles, because")
-    assert "double funding invariant `new_title_not_with_dbc`" in outcome.notes[0]
-    interpreted = policy.settle(claims, 2027, ["seh_budget"])
-    assert policy.settle(claims, 2027, ["seh_budget"], engine="auto") == interpreted
+    assert "the invariant `capped`" in outcome.notes[0]
+    result = policy.settle(claims, engine="auto")
+    assert result == policy.settle(claims)
+    assert [v.claims for v in result.invariants[0].violations] == [("1",), ("2",)]
 
 
 PARTY_FILTER = """
@@ -166,13 +192,14 @@ def test_run_time_fallbacks_an_empty_summed_field_and_a_failing_invariant(monkey
     assert got["invariants"][0]["holds"] is True
     with pytest.raises(UnsupportedInBatch, match="a claim whose `visits` is empty"):
         policy.settle([*filled, base | {"claim_id": "3"}], engine="batch")
-    # an error, elsewhere: the invariant fails, and names the claims it counted
+    # an error, elsewhere: the invariant fails and names the claims it counted, in SQL too
     broken = [*filled, base | {"claim_id": "4", "visits": "x", "location": "L9"}]
-    with pytest.raises(UnsupportedInBatch, match="the claims counted by the failing invariant"):
-        policy.settle(broken, engine="batch")
+    got = both(policy, broken)
+    assert got["invariants"][0]["holds"] is False
+    assert got["invariants"][0]["violations"] == [{"claims": ["4"], "detail": "1 <= 0 is false"}]
     monkeypatch.setattr(select_module, "AUTO_BYTES", -1)
     monkeypatch.setattr(select_module, "input_size", lambda claims: (1, 1))
-    outcome = batch_settle(policy, broken, None, None, "auto")
+    outcome = batch_settle(policy, [*broken, base | {"claim_id": "3"}], None, None, "auto")
     assert outcome.settlement is None
     assert outcome.notes[1].startswith("engine: interpret (auto fell back:")
 

@@ -18,6 +18,7 @@ from policylang.evaluate.batch.select import choose, tables_of
 
 if TYPE_CHECKING:
     from policylang.api import Policy
+    from policylang.evaluate.batch.invariants import Planned
 
 
 @attrs.frozen
@@ -29,16 +30,28 @@ class Outcome:
     interpret: bool = False  # the caller runs the interpreter as usual
 
 
-def batch_check(policy: Policy, claims: Any, engine: str, fmt: str, output: Path | None) -> Outcome:
+def batch_check(
+    policy: Policy,
+    claims: Any,
+    engine: str,
+    fmt: str,
+    output: Path | None,
+    year: int | None = None,
+) -> Outcome:
+    """`check --engine`: decisions and invariants (`year`: of the claim-set invariants; by
+    default the most common year of the claims) by the chosen engine."""
     chosen, why = choose(policy, claims, engine)
     notes = [f"engine: {chosen} ({why})"]
     if chosen == "interpret":
         return Outcome(tuple(notes), None, None, [], interpret=True)
     try:
         from policylang.evaluate.batch.engine import BatchEngine
+        from policylang.evaluate.batch.invariants import plan
 
+        tables = tables_of(policy)
+        planned = plan(policy.program, tuple(tables))
         return run_engine(
-            BatchEngine(policy.program, tables_of(policy)), policy, claims, fmt, output, notes
+            BatchEngine(policy.program, tables), policy, claims, fmt, output, notes, planned, year
         )
     except UnsupportedInBatch as error:
         if engine != "auto":
@@ -48,30 +61,65 @@ def batch_check(policy: Policy, claims: Any, engine: str, fmt: str, output: Path
 
 
 def run_engine(
-    runner: Any, policy: Policy, claims: Any, fmt: str, output: Path | None, notes: list[str]
+    runner: Any,
+    policy: Policy,
+    claims: Any,
+    fmt: str,
+    output: Path | None,
+    notes: list[str],
+    planned: Planned | None = None,
+    year: int | None = None,
 ) -> Outcome:
-    """Decide with a compiled engine (batch or Spark); JSON Lines without invariants stream
-    from the engine to the file, anything else comes back as decisions."""
+    """Decide with a compiled engine (batch or Spark). JSON Lines stream from the engine to the
+    file unless an invariant needs the decisions in Python; anything else comes back as
+    decisions. `planned`: the invariants compiled to SQL over the engine's decided claims (the
+    batch engine); without it the interpreter evaluates them all on the decisions."""
+    from policylang.evaluate.batch import invariants
+
+    program = policy.program
+    if planned is None:
+        planned = invariants.in_python(program)
+    notes += [f"invariants: the interpreter evaluates {why}" for why in planned.why]
+    decided: list[Decision] = []
+
+    def decisions() -> list[Decision]:
+        if not decided:
+            decided.extend(runner.decisions())
+        return decided
+
     try:
-        runner.run(claims)
-        if fmt == "jsonl" and output is not None and not policy.program.invariants:
+        if planned.keep:  # the columns the invariants' queries read (the batch engine)
+            runner.run(claims, planned.keep)
+        else:
+            runner.run(claims)
+        stream = fmt == "jsonl" and output is not None and planned.all_in_sql
+        if stream:
             runner.write_jsonl(output)
-            return Outcome(tuple(notes), None, runner.summary(), [])
-        decisions = runner.decisions()
+        else:
+            decisions()
+        results: list[Any] = []
+        if program.invariants:
+            results = invariants.evaluate(
+                planned,
+                runner._execute,
+                program,
+                lambda name: _claim_set(policy, runner, name, year),
+                invariants.python_invariants(policy, claims, decisions, year=year),
+            )
+        summary = runner.summary() if stream else None
     finally:
         runner.close()
-    return _finish(policy, claims, notes, decisions)
+    return Outcome(tuple(notes), None if stream else decided, summary, results)
 
 
-def _finish(policy: Policy, claims: Any, notes: list[str], decisions: list[Decision]) -> Outcome:
-    """Invariants read typed claims and decisions; they are evaluated by the interpreter's
-    expression compiler on the batch engine's decisions."""
-    invariants: list[Any] = []
-    if policy.program.invariants:
-        from policylang.evaluate.invariants import check_invariants
+def _claim_set(policy: Policy, runner: Any, name: str, year: int | None) -> Any:
+    """One claim-set invariant with its aggregates over claims pushed down to the engine."""
+    from policylang.evaluate.batch.settle import PushedCompiler, settlement_year
+    from policylang.evaluate.invariants import check_invariants
 
-        rows = list(policy.typed_claims(claims))
-        invariants = check_invariants(
-            policy.program, policy.interpreter.compiler, tables_of(policy), rows, decisions, None
-        )
-    return Outcome(tuple(notes), decisions, None, invariants)
+    compiler = PushedCompiler(policy.program, runner)
+    settled = settlement_year(runner, year)
+    found = check_invariants(
+        policy.program, compiler, tables_of(policy), [], [], settled, only=[name]
+    )
+    return found[0] if found else None

@@ -280,7 +280,7 @@ class _Empty:
 # ---------------------------------------------------------------- support and running
 
 
-def _claim_aggregates(exprs: Iterable[ir.Expr | None]) -> list[ir.Aggregate]:
+def claim_aggregates(exprs: Iterable[ir.Expr | None]) -> list[ir.Aggregate]:
     return [
         node
         for expr in exprs
@@ -290,25 +290,23 @@ def _claim_aggregates(exprs: Iterable[ir.Expr | None]) -> list[ir.Aggregate]:
     ]
 
 
-def settle_supported(program: ir.Program, only: Sequence[str] | None = None) -> dict[str, str]:
+def settle_supported(
+    program: ir.Program, only: Sequence[str] | None = None, tables: Sequence[str] = ()
+) -> dict[str, str]:
     """Raise UnsupportedInBatch naming what a batch settlement cannot do; else the columns
     (name -> SQL over the planner's stages) the decided-claims table must keep."""
-    from policylang.evaluate.invariants import kind_of
+    from policylang.evaluate.batch.invariants import plan
 
-    problems = [
-        f"the {kind_of(spec)} invariant `{spec.name}` (it reads each claim in Python)"
-        for spec in program.invariants.values()
-        if kind_of(spec) != "claim set"
-    ]
+    planned = plan(program, tables)
+    problems = list(planned.why)  # no decisions in Python to evaluate them on
     exprs: list[ir.Expr | None] = [d.expr for d in program.defines.values()]
     for spec in program.settlements.values():
         if only is None or spec.name in only:
             exprs += [payload[1] if kind == "let" else payload.expr for kind, payload in spec.steps]
     for check in program.checks.values():
         exprs += [check.expr, check.tolerance]
-    exprs += [spec.expr for spec in program.invariants.values()]
     shapes = []
-    for aggregate in _claim_aggregates(exprs):
+    for aggregate in claim_aggregates(exprs):
         try:
             shapes.append((aggregate, shape(aggregate, program)))
         except UnsupportedInBatch as error:
@@ -316,7 +314,7 @@ def settle_supported(program: ir.Program, only: Sequence[str] | None = None) -> 
     if problems:
         raise UnsupportedInBatch(problems)
     fields = fields_read(program, shapes)
-    keep = {f"c_{name}": col(name) for name in sorted(fields)}
+    keep = {f"c_{name}": col(name) for name in sorted(fields)} | planned.keep
     start = col("start_date") if program.claim_field("start_date") is not None else "NULL"
     keep[YEAR] = f"(CASE WHEN _problems = '' THEN year({start}) END)"
     return keep
@@ -342,8 +340,8 @@ def settle_batch(
     from policylang.evaluate.batch.select import tables_of
 
     program = policy.program
-    keep = settle_supported(program, only)
     tables = tables_of(policy)
+    keep = settle_supported(program, only, tuple(tables))
     engine = BatchEngine(program, tables)
     try:
         engine.run(claims, keep)
@@ -352,39 +350,42 @@ def settle_batch(
         result = settle(program, compiler, tables, [], [], settled, only)
         if not program.invariants:
             return result
-        return attrs.evolve(result, invariants=tuple(_invariants(policy, compiler, result)))
+        return attrs.evolve(result, invariants=tuple(_invariants(policy, engine, compiler, result)))
     finally:
         engine.close()
 
 
-def _invariants(policy: Policy, compiler: PushedCompiler, result: Settlement) -> list[Any]:
-    """The claim-set invariants (settle_supported refused the others) through the pushed-down
-    aggregates. A failing one names the claims it counted: those need the claims in Python."""
+def _invariants(
+    policy: Policy, engine: BatchEngine, compiler: PushedCompiler, result: Settlement
+) -> list[Any]:
+    """Every invariant in SQL (settle_supported refused the others); those over the claim set
+    read the settlement lines, through the pushed-down aggregates."""
+    from policylang.evaluate.batch import invariants
     from policylang.evaluate.batch.select import tables_of
     from policylang.evaluate.invariants import check_invariants
 
     program = policy.program
-    results = check_invariants(
-        program,
-        compiler,
-        tables_of(policy),
-        [],
-        [],
-        result.year,
-        lines=result.line_rows(),
-        ran=set(result.ran),
-    )
-    for found in results:
-        spec = program.invariants[found.name]
-        if (
-            not found.holds
-            and isinstance(spec.expr, ir.Compare)
-            and _claim_aggregates([spec.expr.left, spec.expr.right])
-        ):
-            raise UnsupportedInBatch(
-                [f"the claims counted by the failing invariant `{found.name}`"]
-            )
-    return results
+    tables = tables_of(policy)
+
+    def claim_set(name: str) -> Any:
+        found = check_invariants(
+            program,
+            compiler,
+            tables,
+            [],
+            [],
+            result.year,
+            only=[name],
+            lines=result.line_rows(),
+            ran=set(result.ran),
+        )
+        return found[0] if found else None
+
+    def python(why: dict[str, str]) -> list[Any]:
+        raise UnsupportedInBatch(list(why.values()))
+
+    planned = invariants.plan(program, tuple(tables))
+    return invariants.evaluate(planned, engine._execute, program, claim_set, python)
 
 
 @attrs.frozen
@@ -398,7 +399,7 @@ def batch_settle(
 ) -> Outcome:
     """`settle --engine batch|auto`: the engine chosen as for check (select.py `choose`), and
     for auto the interpreter when the settlements do not push down or the run falls back."""
-    from policylang.evaluate.batch.select import choose
+    from policylang.evaluate.batch.select import choose, tables_of
 
     for name in only or ():  # as Policy.settle says it
         if name not in policy.program.settlements:
@@ -409,7 +410,7 @@ def batch_settle(
     chosen, why = choose(policy, claims, engine)
     if chosen == "batch" and engine == "auto":
         try:
-            settle_supported(policy.program, only)
+            settle_supported(policy.program, only, tuple(tables_of(policy)))
         except UnsupportedInBatch as error:
             chosen, why = "interpret", f"auto: the interpreter settles, because {error}"
     notes = [f"engine: {chosen} ({why})"]
