@@ -167,6 +167,18 @@ COPY (SELECT '{{"claim_id": "' || cid || '", "status": "' ||
 """
 
 
+def handwritten(work: Path, claims: Path) -> list[str]:
+    """The command that runs HANDWRITTEN on `claims`, writing work/hand.jsonl."""
+    script = work / "handwritten.py"
+    sql = HANDWRITTEN.replace("{input}", str(claims)).replace("{output}", str(work / "hand.jsonl"))
+    script.write_text(
+        "import duckdb, sys\ncon = duckdb.connect()\n"
+        f"con.execute({sql.replace('{{', '{').replace('}}', '}')!r})\n",
+        encoding="utf-8",
+    )
+    return [sys.executable, str(script)]
+
+
 def child_env(work: Path) -> dict[str, str]:
     """The children's environment: byte code cached in the work directory (as an installed
     package has it), even where PYTHONDONTWRITEBYTECODE is set, so no engine pays for
@@ -213,12 +225,6 @@ def main() -> None:
         import pyarrow.parquet as pq
 
         pq.write_table(pq.read_table(claims).slice(0, SUBSET), subset)
-        script = work / "handwritten.py"
-        script.write_text(
-            "import duckdb, sys\ncon = duckdb.connect()\n"
-            f"con.execute({HANDWRITTEN.replace('{input}', str(claims)).replace('{output}', str(work / 'hand.jsonl')).replace('{{', '{').replace('}}', '}')!r})\n",
-            encoding="utf-8",
-        )
         check = [python, "-m", "policylang.cli", "check", "--format", "jsonl"]
         engines = {
             "batch": [
@@ -231,7 +237,7 @@ def main() -> None:
                 "--output",
                 str(work / "batch.jsonl"),
             ],
-            "handwritten": [python, str(script)],
+            "handwritten": handwritten(work, claims),
         }
         if not options.no_rules:
             engines["batch rules/"] = [
