@@ -190,20 +190,19 @@ def child_env(work: Path) -> dict[str, str]:
 
 def run_process(args: list[str], env: dict[str, str]) -> tuple[float, int, float]:
     """Whole-process wall seconds, peak RSS (MB) and CPU seconds (user + system, all threads)
-    of one child process."""
-    start = time.perf_counter()
-    process = subprocess.Popen(
-        args,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        cwd=ROOT,
-        env=env,
-    )
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - start
-    stderr = process.stderr.read().decode() if process.stderr else ""
-    if os.waitstatus_to_exitcode(status) not in (0, 1):
-        raise RuntimeError(f"{args} failed: {stderr}")
+    of one child process. Its standard error goes to a file: a pipe read after the wait would
+    stop a child that writes more than the pipe holds (spark-submit's log)."""
+    with tempfile.TemporaryFile() as stderr:
+        start = time.perf_counter()
+        process = subprocess.Popen(
+            args, stdout=subprocess.DEVNULL, stderr=stderr, cwd=ROOT, env=env
+        )
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - start
+        process.returncode = os.waitstatus_to_exitcode(status)  # reaped: Popen must not wait
+        if process.returncode not in (0, 1):
+            stderr.seek(0)
+            raise RuntimeError(f"{args} failed: {stderr.read().decode(errors='replace')[-20000:]}")
     return wall, usage.ru_maxrss // 1024, usage.ru_utime + usage.ru_stime
 
 
