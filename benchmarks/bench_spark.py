@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_batch import POLICY, ROOT, child_env, generate, handwritten, run_process
+from bench_batch import POLICY, ROOT, child_env, generate_apart, handwritten, run_process
 
 DEFAULT_MASTER = "local[2]"  # the session `policylang check --engine spark` starts
 DOC = ROOT / "docs" / "performance-batch.md"
@@ -230,7 +230,7 @@ def replace_section(text: str, block: str) -> str:
 def measure(options: argparse.Namespace, work: Path) -> tuple[list[dict[str, Run]], list[float]]:
     claims = work / "claims.parquet"
     started = time.perf_counter()
-    generate(claims, options.claims)
+    generate_apart(claims, options.claims)  # the peak RSS of this process is every child's floor
     print(f"generated {options.claims:,} claims in {time.perf_counter() - started:.1f} s")
     rows = commands(options, work, claims)
     env = child_env(work)
