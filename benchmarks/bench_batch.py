@@ -105,6 +105,22 @@ def generate(path: Path, count: int, seed: int = 2025) -> None:
     writer.close()
 
 
+def generate_apart(path: Path, count: int, subset: Path | None = None) -> None:
+    """generate() in a child process, and the first SUBSET claims into `subset`. A child's peak
+    RSS (wait4's ru_maxrss) is never below its parent's peak at the time it was started (exec
+    records the peak of the memory it replaces), so the parent must stay small."""
+    code = (
+        "import sys; from pathlib import Path; sys.path.insert(0, sys.argv[1]); "
+        "import bench_batch as b; b.generate(Path(sys.argv[2]), int(sys.argv[3]))\n"
+        "if sys.argv[4:]:\n"
+        "    import pyarrow.parquet as pq\n"
+        "    pq.write_table(pq.read_table(sys.argv[2]).slice(0, b.SUBSET), sys.argv[4])"
+    )
+    args = [str(Path(__file__).resolve().parent), str(path), str(count)]
+    args += [str(subset)] if subset is not None else []
+    subprocess.run([sys.executable, "-c", code, *args], check=True)
+
+
 # The rules of bench_rules.policy by hand: typing as io/claims.py, phase 1, the exclusion and the
 # requirement, one JSON line per claim. Written for speed, as a data engineer would.
 HANDWRITTEN = r"""
@@ -167,6 +183,18 @@ COPY (SELECT '{{"claim_id": "' || cid || '", "status": "' ||
 """
 
 
+def handwritten(work: Path, claims: Path) -> list[str]:
+    """The command that runs HANDWRITTEN on `claims`, writing work/hand.jsonl."""
+    script = work / "handwritten.py"
+    sql = HANDWRITTEN.replace("{input}", str(claims)).replace("{output}", str(work / "hand.jsonl"))
+    script.write_text(
+        "import duckdb, sys\ncon = duckdb.connect()\n"
+        f"con.execute({sql.replace('{{', '{').replace('}}', '}')!r})\n",
+        encoding="utf-8",
+    )
+    return [sys.executable, str(script)]
+
+
 def child_env(work: Path) -> dict[str, str]:
     """The children's environment: byte code cached in the work directory (as an installed
     package has it), even where PYTHONDONTWRITEBYTECODE is set, so no engine pays for
@@ -178,20 +206,19 @@ def child_env(work: Path) -> dict[str, str]:
 
 def run_process(args: list[str], env: dict[str, str]) -> tuple[float, int, float]:
     """Whole-process wall seconds, peak RSS (MB) and CPU seconds (user + system, all threads)
-    of one child process."""
-    start = time.perf_counter()
-    process = subprocess.Popen(
-        args,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        cwd=ROOT,
-        env=env,
-    )
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - start
-    stderr = process.stderr.read().decode() if process.stderr else ""
-    if os.waitstatus_to_exitcode(status) not in (0, 1):
-        raise RuntimeError(f"{args} failed: {stderr}")
+    of one child process. Its standard error goes to a file: a pipe read after the wait would
+    stop a child that writes more than the pipe holds (spark-submit's log)."""
+    with tempfile.TemporaryFile() as stderr:
+        start = time.perf_counter()
+        process = subprocess.Popen(
+            args, stdout=subprocess.DEVNULL, stderr=stderr, cwd=ROOT, env=env
+        )
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - start
+        process.returncode = os.waitstatus_to_exitcode(status)  # reaped: Popen must not wait
+        if process.returncode not in (0, 1):
+            stderr.seek(0)
+            raise RuntimeError(f"{args} failed: {stderr.read().decode(errors='replace')[-20000:]}")
     return wall, usage.ru_maxrss // 1024, usage.ru_utime + usage.ru_stime
 
 
@@ -208,17 +235,8 @@ def main() -> None:
         work = Path(directory)
         claims, subset = work / "claims.parquet", work / "subset.parquet"
         started = time.perf_counter()
-        generate(claims, options.claims)
+        generate_apart(claims, options.claims, subset)
         print(f"generated {options.claims:,} claims in {time.perf_counter() - started:.1f} s")
-        import pyarrow.parquet as pq
-
-        pq.write_table(pq.read_table(claims).slice(0, SUBSET), subset)
-        script = work / "handwritten.py"
-        script.write_text(
-            "import duckdb, sys\ncon = duckdb.connect()\n"
-            f"con.execute({HANDWRITTEN.replace('{input}', str(claims)).replace('{output}', str(work / 'hand.jsonl')).replace('{{', '{').replace('}}', '}')!r})\n",
-            encoding="utf-8",
-        )
         check = [python, "-m", "policylang.cli", "check", "--format", "jsonl"]
         engines = {
             "batch": [
@@ -231,7 +249,7 @@ def main() -> None:
                 "--output",
                 str(work / "batch.jsonl"),
             ],
-            "handwritten": [python, str(script)],
+            "handwritten": handwritten(work, claims),
         }
         if not options.no_rules:
             engines["batch rules/"] = [
