@@ -24,7 +24,7 @@ from policylang.evaluate.compile import Compiler
 from policylang.evaluate.gcpause import gc_paused
 from policylang.evaluate.interpreter import Interpreter, TraceStep
 from policylang.evaluate.invariants import InvariantResult
-from policylang.evaluate.settle import Settlement, settle
+from policylang.evaluate.settle import Settlement, missing_table, settle
 from policylang.evaluate.tables import validate_table
 from policylang.io.claims import (
     ClaimRow,
@@ -159,6 +159,10 @@ class Policy:
                 raise InputError.single(
                     "E0704", f"no settlement named `{name}`", help=f"settlements: {known}"
                 )
+        self.interpreter  # noqa: B018 - loads the bundled reference tables
+        for spec in self.program.settlements.values():  # before any claim is decided
+            if (selected is None or spec.name in selected) and spec.table not in self._tables:
+                raise missing_table(spec)
         if engine != "interpret":
             from policylang.evaluate.batch.settle import batch_settle
 

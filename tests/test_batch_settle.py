@@ -365,3 +365,17 @@ def test_an_engine_a_command_does_not_have_is_exit_2(command: str, message: str)
     )
     assert result.exit_code == 2
     assert message in " ".join(result.output.split())
+
+
+def test_a_missing_table_is_refused_before_any_claim_is_decided(monkeypatch) -> None:
+    from policylang.errors import InputError
+    from policylang.evaluate.batch.engine import BatchEngine
+
+    def never(*args: object) -> None:
+        raise AssertionError("claims decided before the missing table was reported")
+
+    monkeypatch.setattr(BatchEngine, "run", never)
+    policy = policylang.load(ROOT / "rules" / "seh_budget_2027.policy")
+    for engine in ("interpret", "batch"):
+        with pytest.raises(InputError, match="settlement `seh_budget` needs table `seh_locations`"):
+            policy.settle(SEH_2027 / "claims_2027.csv", engine=engine)

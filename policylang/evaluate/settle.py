@@ -101,6 +101,14 @@ def _sort_key(key: Any) -> Any:
     return tuple(str(k) for k in key) if isinstance(key, tuple) else (str(key),)
 
 
+def missing_table(spec: ir.SettlementSpec) -> InputError:
+    return InputError.single(
+        "E0608",
+        f"settlement `{spec.name}` needs table `{spec.table}`",
+        help=f"pass it with --table {spec.table}=FILE",
+    )
+
+
 class SettlementRun:
     """One settlement's evaluation: its parties, their `let` values, cached allocations."""
 
@@ -110,11 +118,7 @@ class SettlementRun:
         self.table = env.program.tables[spec.table]
         rows = env.tables.get(spec.table)
         if rows is None:
-            raise InputError.single(
-                "E0608",
-                f"settlement `{spec.name}` needs table `{spec.table}`",
-                help=f"pass it with --table {spec.table}=FILE",
-            )
+            raise missing_table(spec)
         self.parties = [rows[k] for k in sorted(rows, key=_sort_key)]
         self.steps: list[tuple[str, Any, Fn]] = []
         for kind, payload in spec.steps:
