@@ -97,25 +97,14 @@ def to_csv(rows: list[dict[str, str]]) -> str:
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(claim, min_size=1, max_size=25))
 def test_batch_matches_interpreter_on_generated_claims(rows: list[dict[str, str]]) -> None:
+    # the decisions, and the invariants of rules/ (per claim, double funding, over the claim
+    # set) in SQL: the same results, violations (claims and wording), order and counts
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / "claims.csv"
         path.write_text(to_csv(rows), encoding="utf-8")
-        interpreted = [d.to_json() for d in POLICY.check(path)]
-        batch = [d.to_json() for d in POLICY.check(path, engine="batch")]
+        interpreted, interpreted_invariants = POLICY.check_invariants(path)
+        batch, batch_invariants = POLICY.check_invariants(path, engine="batch")
     assert len(interpreted) == len(batch) == len(rows)
     for want, got in zip(interpreted, batch, strict=True):
-        assert got == want
-
-
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(claim, min_size=1, max_size=25))
-def test_batch_invariants_match_the_interpreter(rows: list[dict[str, str]]) -> None:
-    # per-claim, double-funding and claim-set invariants of rules/ in SQL: the same results,
-    # violations (claims and wording), order and counts
-    with tempfile.TemporaryDirectory() as directory:
-        path = Path(directory) / "claims.csv"
-        path.write_text(to_csv(rows), encoding="utf-8")
-        _, interpreted = POLICY.check_invariants(path)
-        decisions, batch = POLICY.check_invariants(path, engine="batch")
-    assert len(decisions) == len(rows)
-    assert [r.to_json() for r in batch] == [r.to_json() for r in interpreted]
+        assert got.to_json() == want.to_json()
+    assert [r.to_json() for r in batch_invariants] == [r.to_json() for r in interpreted_invariants]
