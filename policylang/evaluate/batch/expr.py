@@ -388,18 +388,21 @@ class ExprCompiler:
                 f"length(split_part({text}, '.', 2))",
             )
 
-        a, sa = scaled(left.v)
-        b, sb = scaled(right.v)
-
         def power(exponent: str) -> str:
             return f"CAST('1' || repeat('0', CAST({exponent} AS INTEGER)) AS HUGEINT)"
 
+        # Each value is bound once by a one-element list_transform (SQL has no `let`): the
+        # formula reads the operands, the scaled integers and the quotient several times, and
+        # a quotient of quotients (rules/: a budget share of a budget share) repeated its
+        # inner quotient's text at every read, ~100 KB of SQL for one tariff.
+        a, sa = scaled("q.l")
+        b, sb = scaled("q.r")
         num = f"({a} * {power(f'{sb} + {places + GUARD}')})"
         den = f"({b} * {power(sa)})"
-        whole = f"({num} // {den})"
-        units = f"({whole} // {10**GUARD})"
-        guard = f"({whole} % {10**GUARD})"
-        rest = f"({num} % {den})"
+        negative = "((q.l < 0) <> (q.r < 0))"
+        whole = "(CASE WHEN w.d = 0 THEN NULL ELSE w.n // w.d END)"
+        rest = "(CASE WHEN w.d = 0 THEN NULL ELSE w.n % w.d END)"
+        units, guard = f"(z.whole // {10**GUARD})", f"(z.whole % {10**GUARD})"
         if expr.name == "round":
             up, risky = (
                 f"{guard} >= {5 * 10 ** (GUARD - 1)}",
@@ -408,22 +411,36 @@ class ExprCompiler:
         elif expr.name == "round_down":
             up, risky = "FALSE", f"{guard} = {10**GUARD - 1}"
         else:
-            up, risky = f"({guard} > 0 OR {rest} > 0)", f"({guard} = 0 AND {rest} > 0)"
-        negative = f"(({left.v} < 0) <> ({right.v} < 0))"
+            up, risky = f"({guard} > 0 OR z.rest > 0)", f"({guard} = 0 AND z.rest > 0)"
         magnitude = f"({units} + (CASE WHEN {up} THEN 1 ELSE 0 END))"
         stop = (
             "error('batch-fallback: a quotient whose 28-digit rounding the batch engine "
             "does not reproduce')"
         )
-        signed = (
-            f"(CASE WHEN {right.v} = 0 THEN NULL WHEN {risky} OR {units} >= {10 ** (28 - GUARD)} "
-            f"OR ({magnitude} = 0 AND {negative}) THEN {stop} "
-            f"WHEN {negative} THEN -{magnitude} ELSE {magnitude} END)"
+        body = (
+            f"(CASE WHEN w.zero THEN NULL WHEN {risky} OR {units} >= {10 ** (28 - GUARD)} "
+            f"OR ({magnitude} = 0 AND w.neg) THEN {stop} "
+            f"WHEN w.neg THEN -{magnitude} ELSE {magnitude} END)"
+        )
+        signed = _let(
+            {"l": left.v, "r": right.v},
+            "q",
+            _let(
+                {"n": num, "d": den, "neg": negative, "zero": "(q.r = 0)"},
+                "w",
+                _let({"whole": whole, "rest": rest}, "z", body),
+            ),
         )
         if places == 0 and expr.type == "integer":
             return S(f"CAST({signed} AS BIGINT)", error)
         step = f"CAST('{Decimal(1).scaleb(-places):f}' AS DECIMAL({places + 1},{places}))"
         return S(f"(CAST({signed} AS DECIMAL(38,0)) * {step})", error)
+
+
+def _let(values: dict[str, str], name: str, body: str) -> str:
+    """`body` with `name.KEY` bound to each value, each value evaluated once per row."""
+    fields = ", ".join(f"{key} := {sql}" for key, sql in values.items())
+    return f"list_transform([struct_pack({fields})], lambda {name}: {body})[1]"
 
 
 def not_given(table: str) -> str:
