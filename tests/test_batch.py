@@ -287,7 +287,8 @@ def test_lines_keep_the_file_order_across_row_groups_and_threads(tmp_path: Path)
     runner = BatchEngine(policylang.load(GOLDEN / "core.policy").program, threads=2)
     try:
         runner.run(path)
-        runner.write_jsonl(tmp_path / "out.jsonl")
+        runner.write_jsonl(tmp_path / "out.jsonl")  # on one thread, then back to two
+        assert runner._first_value("SELECT current_setting('threads')") == 2
         written = (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()
         fetched = [line for _, line in runner.lines()]
     finally:
