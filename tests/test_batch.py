@@ -251,6 +251,53 @@ def test_py_whitespace_is_what_str_strip_removes() -> None:
     assert computed == PY_WHITESPACE
 
 
+def test_whitespace_search_matches_exactly_python_whitespace() -> None:
+    """`has_py_whitespace` lets a row's fields through unstripped: it must find every
+    character str.strip() removes and no other (all code points, one row each)."""
+    import duckdb
+    import pyarrow as pa
+
+    from policylang.evaluate.batch.sqltext import PY_WHITESPACE, has_py_whitespace
+
+    points = [chr(i) for i in range(0x110000) if not 0xD800 <= i <= 0xDFFF]
+    con = duckdb.connect()
+    con.register("t", pa.table({"x": pa.array(points)}))
+    found = con.execute(f"SELECT x FROM t WHERE {has_py_whitespace('NULL', 'x')}").fetchall()
+    assert "".join(x for (x,) in found) == PY_WHITESPACE
+    assert con.execute(f"SELECT {has_py_whitespace('NULL', 'NULL')}").fetchall() == [(False,)]
+
+
+def test_fields_with_python_whitespace_are_stripped_as_the_interpreter_does() -> None:
+    """Leading, trailing, inner and only whitespace (each of Python's 29 characters) in some
+    fields of some rows, clean rows in between, and characters that look blank but are not
+    whitespace (zero-width space, U+180E), which str.strip() keeps."""
+    import csv
+
+    from policylang.evaluate.batch.sqltext import PY_WHITESPACE
+
+    policy = policylang.load(GOLDEN / "core.policy")
+    with (GOLDEN / "core.csv").open(newline="", encoding="utf-8") as handle:
+        base = list(csv.DictReader(handle))
+    fields = list(base[0])
+    rows = []
+    for n, ws in enumerate(PY_WHITESPACE + "\u200b\u180e\ufeff"):
+        row = dict(base[n % len(base)], claim_id=f"w{n:02d}")
+        field = fields[n % len(fields)]
+        shape = n % 4
+        if shape == 0:
+            row[field] = ws + (row[field] or "") + ws
+        elif shape == 1:
+            row[field] = (row[field] or "") + ws
+        elif shape == 2:
+            row[field] = ws * 2
+        else:
+            row[field] = f"a{ws}b"
+        row["patient"] = ws + row["patient"]
+        rows += [row, dict(base[n % len(base)], claim_id=f"k{n:02d}")]
+    interpreted, batch = both(policy, rows)
+    assert_same(interpreted, batch)
+
+
 def test_lines_keep_the_file_order_across_row_groups_and_threads(tmp_path: Path) -> None:
     """The output sort runs below the projection that builds the lines (engine.ordered_sql);
     the lines must still come out in file order when DuckDB reads row groups in parallel."""
@@ -270,7 +317,8 @@ def test_lines_keep_the_file_order_across_row_groups_and_threads(tmp_path: Path)
     runner = BatchEngine(policylang.load(GOLDEN / "core.policy").program, threads=2)
     try:
         runner.run(path)
-        runner.write_jsonl(tmp_path / "out.jsonl")
+        runner.write_jsonl(tmp_path / "out.jsonl")  # on one thread, then back to two
+        assert runner._first_value("SELECT current_setting('threads')") == 2
         written = (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()
         fetched = [line for _, line in runner.lines()]
     finally:

@@ -396,11 +396,19 @@ class BatchEngine:
         return [decision_from_json(json.loads(line), row) for row, line in self.lines()]
 
     def write_jsonl(self, path: str | os.PathLike[str]) -> None:
-        """Stream the decisions to a JSON Lines file, as `json.dumps(d.to_json())` per line."""
-        self._execute(
-            f"COPY ({self.ordered_sql(self.line_sql())}) TO {quote(str(path))} "
-            "(FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\x01')"
-        )
+        """Stream the decisions to a JSON Lines file, as `json.dumps(d.to_json())` per line.
+        On one thread (measured, 1M claims): on two, this statement spilled ~180 MB of the
+        decided claims to disk and faulted in ~800 MB of fresh memory, 2.0-2.7 s CPU and 490 MB
+        peak; on one, 1.2-1.4 s CPU, no spill, ~430 MB peak, and less wall time too."""
+        threads = self._first_value("SELECT current_setting('threads')")
+        self.con.execute("SET threads = 1")
+        try:
+            self._execute(
+                f"COPY ({self.ordered_sql(self.line_sql())}) TO {quote(str(path))} "
+                "(FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\x01')"
+            )
+        finally:
+            self.con.execute(f"SET threads = {int(threads)}")
 
     def summary(self) -> Summary:
         rows = self.con.execute(

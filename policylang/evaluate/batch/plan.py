@@ -35,6 +35,7 @@ from policylang.evaluate.batch.expr import (
 from policylang.evaluate.batch.sqltext import (
     Msg,
     date_text,
+    has_py_whitespace,
     jdyn,
     literal,
     money_text,
@@ -306,9 +307,16 @@ class Planner:
         the typed claim fields its aggregates read)."""
         program = self.program
         fields = program.claim_fields
-        trims = ", ".join(f'{py_strip(raw_text(f.name))} AS "t_{f.name}"' for f in fields)
+        # most rows hold no whitespace at all: one search of the row's text (`_ws`) lets their
+        # fields through as they are; the other rows strip field by field
+        texts = [raw_text(f.name) for f in fields]
+        trims = ", ".join(
+            f'(CASE WHEN _ws THEN {py_strip(text)} ELSE {text} END) AS "t_{f.name}"'
+            for f, text in zip(fields, texts, strict=True)
+        )
         raw_cols = ", ".join(f'"r_{f.name}"' for f in fields)
-        s1 = f"SELECT _row, {raw_cols}, {trims} FROM src"
+        ws = has_py_whitespace(*texts) if texts else "FALSE"
+        s1 = f"SELECT _row, {raw_cols}, {trims} FROM (SELECT *, {ws} AS _ws FROM src)"
         values, problems, tests, bad = [], [], [], []
         for f in fields:
             typed = field_sql(f, program, self.raw_types.get(f.name, "VARCHAR"))

@@ -33,6 +33,17 @@ def ws_literal() -> str:
     return "(" + " || ".join(f"chr({ord(c)})" for c in PY_WHITESPACE) + ")"
 
 
+# A regular expression (RE2) matching any one of them, for `has_py_whitespace`.
+WS_CLASS = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in PY_WHITESPACE) + "]"
+
+
+def has_py_whitespace(*sqls: str) -> str:
+    """True where any of the VARCHAR expressions holds a character of Python's whitespace
+    anywhere (NULLs count as empty). Where it is false, `str.strip()` changes none of them: one
+    search over the row's text is cheaper than testing both ends of every field."""
+    return f"regexp_matches(concat({', '.join(sqls)}), {quote(WS_CLASS)})"
+
+
 def py_strip(sql: str) -> str:
     """`str.strip()`: trim() with Python's whitespace. trim() with a character set costs about
     a microsecond a value, so it runs only where the first or the last character is not plain
