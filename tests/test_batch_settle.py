@@ -379,3 +379,23 @@ def test_a_missing_table_is_refused_before_any_claim_is_decided(monkeypatch) -> 
     for engine in ("interpret", "batch"):
         with pytest.raises(InputError, match="settlement `seh_budget` needs table `seh_locations`"):
             policy.settle(SEH_2027 / "claims_2027.csv", engine=engine)
+
+
+def test_check_leaves_an_invariant_not_in_sql_to_the_interpreter() -> None:
+    from policylang.evaluate.batch.command import batch_check
+
+    policy = policylang.loads(PER_CLAIM_LOOKUP)
+    policy = policy.with_tables(
+        {"places": policy.table_rows("places", [{"location": "L1", "cap": "5.00"}])}
+    )
+    base = {"provider": "1", "insurer": "1", "patient": "p", "code": "190015"}
+    base |= {"start_date": "2027-01-05", "amount": "10.00", "location": "L1"}
+    claims = [base | {"claim_id": "1"}, base | {"claim_id": "2", "amount": "3.00"}]
+    outcome = batch_check(policy, claims, "batch", "json", None)
+    assert outcome.notes == (
+        "engine: batch (--engine batch)",
+        "invariants: the interpreter evaluates the invariant `capped` (a table lookup)",
+    )
+    _, interpreted = policy.check_invariants(claims)
+    assert [r.to_json() for r in outcome.invariants] == [r.to_json() for r in interpreted]
+    assert [v.claims for v in interpreted[0].violations] == [("1",)]  # 10.00 above the cap

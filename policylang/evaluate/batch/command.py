@@ -77,9 +77,10 @@ def run_engine(
     from policylang.evaluate.batch import invariants
 
     program = policy.program
-    if planned is None:
+    if planned is None:  # the engine's SQL is not DuckDB's: every invariant in Python
         planned = invariants.in_python(program)
-    notes += [f"invariants: the interpreter evaluates {why}" for why in planned.why]
+    else:
+        notes += [f"invariants: the interpreter evaluates {why}" for why in planned.why]
     decided: list[Decision] = []
 
     def decisions() -> list[Decision]:
@@ -101,7 +102,7 @@ def run_engine(
         if program.invariants:
             results = invariants.evaluate(
                 planned,
-                runner._execute,
+                lambda sql: runner._execute(sql),  # the batch engine's; unused when none in SQL
                 program,
                 lambda name: _claim_set(policy, runner, name, year),
                 invariants.python_invariants(policy, claims, decisions, year=year),

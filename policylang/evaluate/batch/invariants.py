@@ -118,7 +118,8 @@ class Planned:
 
 def in_python(program: ir.Program) -> Planned:
     """Every invariant left to the interpreter (an engine whose SQL is not DuckDB's)."""
-    return Planned((), tuple(program.invariants), (), {})
+    names = tuple(program.invariants)
+    return Planned((), names, tuple(f"the invariant `{name}`" for name in names), {})
 
 
 def plan(program: ir.Program, tables: Sequence[str] = ()) -> Planned:
