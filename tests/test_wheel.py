@@ -4,6 +4,7 @@ virtual environment, and check a rule file from a directory outside the reposito
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -33,7 +34,9 @@ def test_wheel_ships_grammar_and_checks_outside_the_checkout(tmp_path: Path) -> 
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True).create(env_dir)
     python = env_dir / "bin" / "python"
-    subprocess.run([str(python), "-m", "pip", "install", "-q", str(wheel)], check=True)
+    # the installed wheel alone: a PYTHONPATH pointing at the checkout would hide a missing file
+    clean = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    subprocess.run([str(python), "-m", "pip", "install", "-q", str(wheel)], check=True, env=clean)
 
     work = tmp_path / "elsewhere"
     shutil.copytree(ROOT / "tests/golden/decisions", work)
@@ -50,6 +53,7 @@ def test_wheel_ships_grammar_and_checks_outside_the_checkout(tmp_path: Path) -> 
         cwd=work,
         capture_output=True,
         text=True,
+        env=clean,
     )
     assert result.returncode == 1, result.stderr
     summary = json.loads(result.stdout)["summary"]
@@ -71,6 +75,7 @@ def test_wheel_ships_grammar_and_checks_outside_the_checkout(tmp_path: Path) -> 
         capture_output=True,
         text=True,
         check=True,
+        env=clean,
     ).stdout.split()
     assert located[0] == "True"
     assert not located[1].startswith(str(ROOT / "policylang"))

@@ -32,11 +32,6 @@ FALLBACK = "batch-fallback: "
 DEFAULT_MEMORY = "400MB"
 RELAXED_MEMORY = ("2GB", None)  # None: DuckDB's default
 PLAIN_TYPES = ("VARCHAR", "DATE", "BOOLEAN", "BIGINT", "INTEGER", "SMALLINT", "TINYINT", '"NULL"')
-ARROW_TYPES = {
-    "money": "decimal128(18, 2)",
-    "decimal": "decimal128(38, 12)",
-    "percent": "decimal128(38, 12)",
-}
 
 
 KNOWN = {
