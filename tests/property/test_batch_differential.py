@@ -3,7 +3,8 @@
 Claim sets over rules/ use real codes of the titles (exact codes and codes inside the DBC
 range), start dates around every validity boundary, amounts around the tariffs, a few shared
 patients so exclusions and requirements trigger, duplicate claim ids, and broken rows (`12,50`,
-impossible dates, missing fields). Decisions are compared as JSON, claim by claim.
+impossible dates, missing fields). Decisions are compared as JSON, claim by claim, and the
+invariants of rules/ (evaluated in SQL by the batch engine) result by result.
 """
 
 from __future__ import annotations

@@ -17,8 +17,9 @@ per claim exists. The shape, that of the interpreter's index (compile.py `_split
 - the value is absent (`count`), `c.payable`, or an integer claim field.
 
 Anything else raises UnsupportedInBatch naming the construct, before any claim is read where
-possible: other filters or values, per-claim and double-funding invariants (they need each
-claim in Python), and at run time split claims or a summed field that is empty for a claim.
+possible: other filters or values, an invariant batch/invariants.py cannot put in SQL (settle
+has no decisions in Python to evaluate it on), and at run time split claims or a summed field
+that is empty for a claim.
 """
 
 from __future__ import annotations
