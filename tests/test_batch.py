@@ -76,28 +76,10 @@ def test_jsonl_stream_is_byte_identical(tmp_path: Path) -> None:
 def test_jsonl_stream_with_invariants_in_sql(tmp_path: Path) -> None:
     """Invariants no longer stop the stream: they are queries over the decided claims, and the
     command prints them and exits 1 on a violation exactly as the interpreter does."""
-    import csv
+    from tests.test_invariants import check_jsonl
 
-    from typer.testing import CliRunner
-
-    from policylang.cli import app
-    from tests.test_invariants import CLAIMS, POLICY
-
-    rules, claims = tmp_path / "inv.policy", tmp_path / "claims.csv"
-    rules.write_text(POLICY, encoding="utf-8")
-    with claims.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, list(CLAIMS[0]))
-        writer.writeheader()
-        writer.writerows(CLAIMS)
-    runner = CliRunner()
-    outputs = {}
-    for engine in ("interpret", "batch"):
-        output = tmp_path / f"{engine}.jsonl"
-        args = ["check", str(rules), "--claims", str(claims), "--format", "jsonl"]
-        result = runner.invoke(app, [*args, "--output", str(output), "--engine", engine])
-        assert result.exit_code == 1  # nothing is rejected: exit 1 says an invariant failed
-        outputs[engine] = (output.read_bytes(), result.stderr)
-    (interpreted, said), (batch, batch_said) = outputs["interpret"], outputs["batch"]
+    interpreted, said = check_jsonl(tmp_path, "interpret")
+    batch, batch_said = check_jsonl(tmp_path, "batch")
     assert batch == interpreted
     assert batch_said == "engine: batch (--engine batch)\n" + said
     assert "invariant consult_not_with_dbc: VIOLATED (1)" in batch_said

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -42,6 +44,22 @@ CLAIMS = [
     {"claim_id": "b3", "provider": "1", "insurer": "1", "patient": "p2", "code": "PB1",
      "start_date": "2027-03-04", "amount": "70.00"},
 ]  # fmt: skip
+
+
+def check_jsonl(directory: Path, engine: str) -> tuple[bytes, str]:
+    """`policylang check --format jsonl` of POLICY on CLAIMS with `engine`: the file written
+    and what was said on stderr (the CLI tests of the batch and Spark engines compare these)."""
+    rules, claims = directory / "inv.policy", directory / "claims.csv"
+    rules.write_text(POLICY, encoding="utf-8")
+    with claims.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, list(CLAIMS[0]))
+        writer.writeheader()
+        writer.writerows(CLAIMS)
+    out = directory / f"{engine}.jsonl"
+    args = ["check", str(rules), "--claims", str(claims), "--format", "jsonl"]
+    result = CliRunner().invoke(app, [*args, "--output", str(out), "--engine", engine])
+    assert result.exit_code == 1, result.output  # nothing is rejected: the invariants fail
+    return out.read_bytes(), result.stderr
 
 
 def results() -> dict[str, policylang.api.InvariantResult]:

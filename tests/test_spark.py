@@ -149,28 +149,12 @@ def test_cli_engine_spark(spark, tmp_path: Path) -> None:  # type: ignore[no-unt
 def test_cli_engine_spark_with_invariants(spark, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """Spark decides; the invariants are evaluated by the interpreter on its decisions, with
     the same output as the interpreter's own run."""
-    import csv
+    from tests.test_invariants import check_jsonl
 
-    from typer.testing import CliRunner
-
-    from policylang.cli import app
-    from tests.test_invariants import CLAIMS, POLICY
-
-    rules, claims = tmp_path / "inv.policy", tmp_path / "claims.csv"
-    rules.write_text(POLICY, encoding="utf-8")
-    with claims.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, list(CLAIMS[0]))
-        writer.writeheader()
-        writer.writerows(CLAIMS)
-    said = {}
-    for engine in ("interpret", "spark"):
-        out = tmp_path / f"{engine}.jsonl"
-        args = ["check", str(rules), "--claims", str(claims), "--format", "jsonl"]
-        result = CliRunner().invoke(app, [*args, "--output", str(out), "--engine", engine])
-        assert result.exit_code == 1, result.output  # the invariants fail
-        said[engine] = (out.read_bytes(), result.stderr)
-    assert said["spark"][0] == said["interpret"][0]
-    assert said["spark"][1] == "engine: spark (--engine spark, local[2])\n" + said["interpret"][1]
+    interpreted, said = check_jsonl(tmp_path, "interpret")
+    decided, spark_said = check_jsonl(tmp_path, "spark")
+    assert decided == interpreted
+    assert spark_said == "engine: spark (--engine spark, local[2])\n" + said
 
 
 def test_missing_pyspark_is_one_clear_line(monkeypatch) -> None:  # type: ignore[no-untyped-def]
