@@ -140,6 +140,8 @@ class BatchEngine:
 
     # ------------------------------------------------------------ inputs
     def _register_tables(self) -> None:
+        if not self.tables:
+            return  # no pyarrow import (~0.1 s) for a policy without tables
         import pyarrow as pa
 
         for name, rows in self.tables.items():
