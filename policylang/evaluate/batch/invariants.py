@@ -15,8 +15,9 @@ each invariant is one query over `d`, with the columns it reads kept from phase 
 Every result is the interpreter's to the character: the same violations (details built in SQL
 with the interpreter's wording), the same order (claim ids, then the detail), the same count.
 An invariant this module cannot translate (a table lookup, an aggregate inside a per-claim
-invariant, a failing claim-set bound whose aggregate is grouped by a party) is returned by
-`Planned.python` and evaluated by the interpreter on the decisions, as before.
+invariant, a failing claim-set bound whose aggregate compares a field with a variable) is left
+to the interpreter, which evaluates it on the engine's decisions as before; `Planned.why` and
+the command's stderr name it.
 """
 
 from __future__ import annotations
@@ -327,8 +328,11 @@ def _with_witnesses(
     return attrs.evolve(result, violations=(attrs.evolve(only, claims=witnesses),))
 
 
-def python_invariants(policy: Any, claims: Any, decisions: Callable[[], Sequence[Any]], **kw: Any):
-    """The interpreter's evaluation of some invariants, on the engine's decisions."""
+def python_invariants(
+    policy: Any, claims: Any, decisions: Callable[[], Sequence[Any]], **kw: Any
+) -> Callable[[dict[str, str]], list[InvariantResult]]:
+    """The interpreter's evaluation of some invariants, on the engine's decisions (fetched from
+    the engine only when one is left to the interpreter)."""
     from policylang.evaluate.batch.select import tables_of
 
     def run(names: dict[str, str]) -> list[InvariantResult]:
