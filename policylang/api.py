@@ -199,9 +199,15 @@ class Policy:
     ) -> tuple[list[Decision], list[InvariantResult]]:
         """One decision per claim, and every invariant of the rule files evaluated on them
         (docs/invariants.md). `engine`: interpret, batch (DuckDB: decisions and invariants in
-        SQL) or auto, as for `check`."""
+        SQL), spark (the same SQL on a local Spark session) or auto, as for `check`."""
         from policylang.evaluate.invariants import check_invariants
 
+        if engine == "spark":
+            from policylang.evaluate.spark.command import spark_check
+
+            found = spark_check(self, claims, "json", None, year)
+            assert found.decisions is not None
+            return found.decisions, list(found.invariants)
         if engine != "interpret":
             from policylang.evaluate.batch.command import batch_check
 

@@ -84,6 +84,26 @@ claim = st.fixed_dictionaries(
 )
 
 
+# A fixed claim set that breaks each kind of invariant (exact results below)
+_BASE = {"provider": "1", "insurer": "1", "patient": "p1", "urgent": "", "visits": "1"}
+BREAKING = [
+    _BASE | {"claim_id": "a1", "code": "PB1", "start_date": "2026-12-31", "amount": "40.00"},
+    _BASE | {"claim_id": "a2", "code": "150", "start_date": "2026-12-31", "amount": "60.00"},
+    _BASE | {"claim_id": "b1", "code": "SB1", "start_date": "2027-01-01", "amount": "100.00"},
+    _BASE | {"claim_id": "b2", "code": "RX1", "start_date": "2027-01-02", "amount": "60.00"},
+    _BASE | {"claim_id": "b3", "code": "RX1", "start_date": "2027-01-03", "amount": "60.00",
+            "visits": ""},
+    _BASE | {"claim_id": "b4", "code": "SB1", "start_date": "2027-01-03", "amount": "250.00",
+            "patient": "p2"},
+    _BASE | {"claim_id": "b5", "code": "SB1", "start_date": "2027-01-02", "amount": "200.00",
+            "patient": "p3"},
+    _BASE | {"claim_id": "r1", "code": "RX1", "start_date": "2027-01-02", "amount": "60.00",
+            "patient": "p3", "urgent": "ja"},
+    _BASE | {"claim_id": "r2", "code": "999", "start_date": "2027-01-02", "amount": "60.00"},
+    _BASE | {"claim_id": "e1", "code": "PB1", "start_date": "2027-13-01", "amount": "40.00"},
+]  # fmt: skip
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(claim, min_size=8, max_size=30))  # double funding in about a quarter
 def test_batch_invariants_equal_the_interpreter(rows: list[dict[str, str]]) -> None:
@@ -97,23 +117,7 @@ def test_batch_invariants_equal_the_interpreter(rows: list[dict[str, str]]) -> N
 def test_every_kind_of_violation_with_exact_results() -> None:
     """A fixed set that breaks each kind of invariant, with the exact results of both engines
     (the differential above shows they agree; this shows what they agree on)."""
-    base = {"provider": "1", "insurer": "1", "patient": "p1", "urgent": "", "visits": "1"}
-    rows = [
-        base | {"claim_id": "a1", "code": "PB1", "start_date": "2026-12-31", "amount": "40.00"},
-        base | {"claim_id": "a2", "code": "150", "start_date": "2026-12-31", "amount": "60.00"},
-        base | {"claim_id": "b1", "code": "SB1", "start_date": "2027-01-01", "amount": "100.00"},
-        base | {"claim_id": "b2", "code": "RX1", "start_date": "2027-01-02", "amount": "60.00"},
-        base | {"claim_id": "b3", "code": "RX1", "start_date": "2027-01-03", "amount": "60.00",
-                "visits": ""},
-        base | {"claim_id": "b4", "code": "SB1", "start_date": "2027-01-03", "amount": "250.00",
-                "patient": "p2"},
-        base | {"claim_id": "b5", "code": "SB1", "start_date": "2027-01-02", "amount": "200.00",
-                "patient": "p3"},
-        base | {"claim_id": "r1", "code": "RX1", "start_date": "2027-01-02", "amount": "60.00",
-                "patient": "p3", "urgent": "ja"},
-        base | {"claim_id": "r2", "code": "999", "start_date": "2027-01-02", "amount": "60.00"},
-        base | {"claim_id": "e1", "code": "PB1", "start_date": "2027-13-01", "amount": "40.00"},
-    ]  # fmt: skip
+    rows = BREAKING
     _, interpreted = POLICY.check_invariants(rows)
     _, batch = POLICY.check_invariants(rows, engine="batch")
     assert [r.to_json() for r in batch] == [r.to_json() for r in interpreted]

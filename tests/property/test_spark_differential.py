@@ -23,6 +23,9 @@ from policylang.evaluate.batch.select import tables_of
 from policylang.evaluate.spark import local_session
 from policylang.evaluate.spark.engine import check_spark
 from tests.property.test_batch_differential import POLICY, claim, to_csv
+from tests.property.test_batch_invariants import BREAKING
+from tests.property.test_batch_invariants import POLICY as INVARIANTS
+from tests.property.test_batch_invariants import claim as invariant_claim
 
 
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -41,3 +44,21 @@ def test_spark_matches_interpreter_and_batch(rows: list[dict[str, str]]) -> None
     for want, from_batch, got in zip(interpreted, batch, on_spark, strict=True):
         assert from_batch == want
         assert got == want
+
+
+@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(invariant_claim, min_size=8, max_size=30))
+def test_spark_invariants_match_the_interpreter(rows: list[dict[str, str]]) -> None:
+    # the invariants' queries in Spark SQL: the policy of test_batch_invariants.py breaks
+    # every kind of invariant
+    decisions, on_spark = INVARIANTS.check_invariants(rows, engine="spark")
+    interpreted_decisions, interpreted = INVARIANTS.check_invariants(rows)
+    assert [d.to_json() for d in decisions] == [d.to_json() for d in interpreted_decisions]
+    assert [r.to_json() for r in on_spark] == [r.to_json() for r in interpreted]
+
+
+def test_spark_invariants_on_a_set_that_breaks_every_kind() -> None:
+    _, on_spark = INVARIANTS.check_invariants(BREAKING, engine="spark")
+    _, interpreted = INVARIANTS.check_invariants(BREAKING)
+    assert [r.to_json() for r in on_spark] == [r.to_json() for r in interpreted]
+    assert sum(r.count for r in on_spark) == 17  # ten of the twelve invariants fail

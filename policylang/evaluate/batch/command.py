@@ -67,20 +67,17 @@ def run_engine(
     fmt: str,
     output: Path | None,
     notes: list[str],
-    planned: Planned | None = None,
+    planned: Planned,
     year: int | None = None,
 ) -> Outcome:
     """Decide with a compiled engine (batch or Spark). JSON Lines stream from the engine to the
     file unless an invariant needs the decisions in Python; anything else comes back as
-    decisions. `planned`: the invariants compiled to SQL over the engine's decided claims (the
-    batch engine); without it the interpreter evaluates them all on the decisions."""
+    decisions. `planned`: the invariants compiled to SQL over the engine's decided claims (those
+    it could not compile are evaluated by the interpreter on the decisions)."""
     from policylang.evaluate.batch import invariants
 
     program = policy.program
-    if planned is None:  # the engine's SQL is not DuckDB's: every invariant in Python
-        planned = invariants.in_python(program)
-    else:
-        notes += [f"invariants: the interpreter evaluates {why}" for why in planned.why]
+    notes += [f"invariants: the interpreter evaluates {why}" for why in planned.why]
     decided: list[Decision] = []
 
     def decisions() -> list[Decision]:
@@ -89,10 +86,7 @@ def run_engine(
         return decided
 
     try:
-        if planned.keep:  # the columns the invariants' queries read (the batch engine)
-            runner.run(claims, planned.keep)
-        else:
-            runner.run(claims)
+        runner.run(claims, keep=planned.keep)  # the columns the invariants' queries read
         stream = fmt == "jsonl" and output is not None and planned.all_in_sql
         if stream:
             runner.write_jsonl(output)
@@ -102,7 +96,7 @@ def run_engine(
         if program.invariants:
             results = invariants.evaluate(
                 planned,
-                lambda sql: runner._execute(sql),  # the batch engine's; unused when none in SQL
+                runner._execute,
                 program,
                 lambda name: _claim_set(policy, runner, name, year),
                 invariants.python_invariants(policy, claims, decisions, year=year),

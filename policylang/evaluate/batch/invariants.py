@@ -117,12 +117,6 @@ class Planned:
         return not self.python
 
 
-def in_python(program: ir.Program) -> Planned:
-    """Every invariant left to the interpreter (an engine whose SQL is not DuckDB's)."""
-    names = tuple(program.invariants)
-    return Planned((), names, tuple(f"the invariant `{name}`" for name in names), {})
-
-
 def plan(program: ir.Program, tables: Sequence[str] = ()) -> Planned:
     """Compile every invariant (`tables`: the names of the tables the engine registered)."""
     relations = {name: f"tbl_{name}" for name in tables}

@@ -274,17 +274,27 @@ class SparkEngine:
         except Exception as error:
             raise _translated(error) from error
 
-    def run(self, claims: Any, fmt: str | None = None) -> SparkEngine:
-        """Decide every claim (phase 1, duplicates, phase 2) into `self.d`."""
+    def run(
+        self, claims: Any, fmt: str | None = None, keep: Mapping[str, str] | None = None
+    ) -> SparkEngine:
+        """Decide every claim (phase 1, duplicates, phase 2) into `self.d`. `keep`: more
+        columns of `d`, as for BatchEngine.run (the columns the invariants' queries read)."""
         frame, raw_types = self._read(claims, fmt)
         numbered = self._guard(lambda: self._numbered(frame))
         numbered.createOrReplaceTempView("claims_src")
+        extra = tuple(f'{sql} AS "{name}"' for name, sql in (keep or {}).items())
         phase1 = Planner(self.program, {n: f"tbl_{n}" for n in self.tables}, raw_types).build(
-            "SELECT * FROM claims_src"
+            "SELECT * FROM claims_src", extra
         )
         self._set(self._materialise(self._sql(phase1.sql)))
         cross.run_phase2(self.program, self._apply, self._first_value, UnsupportedInSpark)
         return self
+
+    def _execute(self, duckdb_sql: str) -> _Fetched:
+        """A query in the batch engine's SQL, run and collected (the invariants' queries and
+        the pushed-down aggregates read a few rows each)."""
+        frame = self._sql(duckdb_sql)
+        return _Fetched(self._guard(frame.collect))
 
     def _first_value(self, sql: str) -> Any:
         row = self._guard(lambda: self.spark.sql(sql).first())
@@ -388,6 +398,19 @@ class SparkEngine:
         for view in ("claims_src", "d", "changes", *(f"tbl_{n}" for n in self.tables)):
             self.spark.catalog.dropTempView(view)
         self.d = None
+
+
+class _Fetched:
+    """Collected rows with the two DB-API reads the shared invariant code uses."""
+
+    def __init__(self, rows: list[Any]) -> None:
+        self.rows = [tuple(row) for row in rows]
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return self.rows
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        return self.rows[0] if self.rows else None
 
 
 def _header(path: Path) -> list[str]:
