@@ -8,9 +8,10 @@ The driver compiles the rule files (policylang must be installed where the drive
 executors run Spark SQL only, so they need neither policylang nor any Python package. Claims are
 any path Spark reads (a CSV file or a directory of Parquet files on HDFS, S3, ...); decisions are
 written where Spark writes, in input order: JSON Lines part files, byte-identical line by line
-to `policylang check --format jsonl`, or Parquet. Exit codes as `policylang check`: 0, 1 when a
-claim is rejected or in error, 2 when nothing could be decided. See docs/architecture.md, section
-"Spark engine".
+to `policylang check --format jsonl`, or Parquet. The rule files' invariants run as Spark SQL
+over the decided claims and are printed as `policylang check` prints them. Exit codes as
+`policylang check`: 0, 1 when a claim is rejected or in error or an invariant is violated, 2 when
+nothing could be decided. See docs/architecture.md, section "Spark engine".
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     import policylang
     from policylang.errors import PolicyError
+    from policylang.evaluate.batch import invariants
+    from policylang.evaluate.batch.command import claim_set_result
     from policylang.evaluate.batch.errors import UnsupportedInBatch
     from policylang.evaluate.batch.select import tables_of
     from policylang.evaluate.spark.engine import SparkEngine
@@ -45,10 +48,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         from pyspark.sql import SparkSession
 
         spark = SparkSession.builder.appName("policylang").getOrCreate()
-        engine = SparkEngine(policy.program, tables_of(policy), spark)
-        engine.run(args.claims, args.input_format)
+        tables = tables_of(policy)
+        planned = invariants.plan(policy.program, tuple(tables))
+        engine = SparkEngine(policy.program, tables, spark)
+        engine.run(args.claims, args.input_format, keep=planned.keep)
         engine.write(args.output, args.format)
         summary = engine.summary()
+        results = invariants.evaluate(
+            planned,
+            engine._execute,
+            policy.program,
+            lambda name: claim_set_result(policy, engine, name, None),
+            lambda why: [],  # the decisions stay on the cluster: named below, not evaluated
+        )
     except (PolicyError, UnsupportedInBatch) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -58,7 +70,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"payable EUR {summary.payable:,.2f}",
         file=sys.stderr,
     )
-    return 1 if summary.by_status["rejected"] or summary.by_status["error"] else 0
+    for result in results:
+        if result.holds:
+            print(f"invariant {result.name}: holds", file=sys.stderr)
+            continue
+        said = f"invariant {result.name}: VIOLATED ({result.count}) {result.description}"
+        print(said, file=sys.stderr)  # as cli.py prints it, without colour
+        for violation in result.violations:
+            claims = ", ".join(violation.claims) or "-"
+            print(f"  claims {claims}: {violation.detail}", file=sys.stderr)
+    for why in planned.why:
+        print(f"not evaluated on the cluster: {why}", file=sys.stderr)
+    rejected = summary.by_status["rejected"] or summary.by_status["error"]
+    return 1 if rejected or any(not r.holds for r in results) else 0
 
 
 if __name__ == "__main__":

@@ -157,6 +157,32 @@ def test_cli_engine_spark_with_invariants(spark, tmp_path: Path) -> None:  # typ
     assert spark_said == "engine: spark (--engine spark, local[2])\n" + said
 
 
+def test_cluster_job_evaluates_the_invariants(spark, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    import csv
+
+    from policylang import spark_job
+    from tests.property.test_batch_invariants import BREAKING, TEXT
+
+    rules, claims = tmp_path / "inv.policy", tmp_path / "claims.csv"
+    rules.write_text(TEXT, encoding="utf-8")
+    with claims.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, list(BREAKING[0]))
+        writer.writeheader()
+        writer.writerows(BREAKING)
+    code = spark_job.main([str(rules), "--claims", str(claims), "--output", str(tmp_path / "out")])
+    said = capsys.readouterr().err
+    assert code == 1
+    assert (
+        "invariant consult_not_with_dbc: VIOLATED (1) a consult is never funded next to a DBC"
+        in said
+    )
+    assert (
+        "  claims a1, a2: patient p1: claim a1 is funded by `consult` and claim a2 by `dbc` on 2026-12-31"
+        in said
+    )
+    assert "invariant urgent_rx_is_the_rule: holds" in said
+
+
 def test_missing_pyspark_is_one_clear_line(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import builtins
 

@@ -18,8 +18,7 @@ pytest.importorskip("duckdb")
 
 import policylang
 
-POLICY = policylang.loads(
-    """
+TEXT = """
 claim { urgent: bool = false  visits: integer? }
 parameter cap: money
   from 2026-01-01 to 2026-12-31 = EUR 150.00
@@ -63,7 +62,7 @@ invariant few_errors "at most two claims in error" {
   count(c in claims where c.status == "error" or c.status == "rejected") <= 2
 }
 """
-)
+POLICY = policylang.loads(TEXT)
 
 VALID_DAYS = ["2026-12-31", "2027-01-01", "2027-01-02"]
 DAYS = VALID_DAYS * 3 + ["2027-13-01", ""]

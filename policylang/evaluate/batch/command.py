@@ -98,7 +98,7 @@ def run_engine(
                 planned,
                 runner._execute,
                 program,
-                lambda name: _claim_set(policy, runner, name, year),
+                lambda name: claim_set_result(policy, runner, name, year),
                 invariants.python_invariants(policy, claims, decisions, year=year),
             )
         summary = runner.summary() if stream else None
@@ -107,7 +107,7 @@ def run_engine(
     return Outcome(tuple(notes), None if stream else decided, summary, results)
 
 
-def _claim_set(policy: Policy, runner: Any, name: str, year: int | None) -> Any:
+def claim_set_result(policy: Policy, runner: Any, name: str, year: int | None) -> Any:
     """One claim-set invariant with its aggregates over claims pushed down to the engine."""
     from policylang.evaluate.batch.settle import PushedCompiler, settlement_year
     from policylang.evaluate.invariants import check_invariants
