@@ -152,17 +152,7 @@ class Policy:
         """Decide every claim, then run the settlements (all, or those named in `only`) and
         every check over the claim set. `engine`: interpret, batch (DuckDB: the aggregates over
         the claims pushed down) or auto (docs/architecture.md, "Batch engine")."""
-        selected = list(only) if only else None
-        for name in selected or ():
-            if name not in self.program.settlements:
-                known = ", ".join(self.program.settlements) or "none"
-                raise InputError.single(
-                    "E0704", f"no settlement named `{name}`", help=f"settlements: {known}"
-                )
-        self.interpreter  # noqa: B018 - loads the bundled reference tables
-        for spec in self.program.settlements.values():  # before any claim is decided
-            if (selected is None or spec.name in selected) and spec.table not in self._tables:
-                raise missing_table(spec)
+        selected = self.settlements_to_run(only)
         if engine != "interpret":
             from policylang.evaluate.batch.settle import batch_settle
 
@@ -171,6 +161,22 @@ class Policy:
                 return settled
         with gc_paused():  # the decided claims stay alive while the settlements run
             return self._settle(claims, year, selected)
+
+    def settlements_to_run(self, only: Iterable[str] | None = None) -> list[str] | None:
+        """The settlements `only` names (None: all), refused before any claim is decided when
+        one is unknown (E0704) or its table was not given (E0608)."""
+        selected = list(only) if only else None
+        for name in selected or ():
+            if name not in self.program.settlements:
+                known = ", ".join(self.program.settlements) or "none"
+                raise InputError.single(
+                    "E0704", f"no settlement named `{name}`", help=f"settlements: {known}"
+                )
+        self.interpreter  # noqa: B018 - loads the bundled reference tables
+        for spec in self.program.settlements.values():
+            if (selected is None or spec.name in selected) and spec.table not in self._tables:
+                raise missing_table(spec)
+        return selected
 
     def _settle(self, claims: ClaimsInput, year: int | None, selected: list[str] | None) -> Any:
         interpreter = self.interpreter

@@ -157,7 +157,7 @@ def _summary_text(summary: Summary) -> str:
     )
 
 
-def _print_invariants(results: Iterable[Any]) -> None:
+def print_invariants(results: Iterable[Any]) -> None:
     """Invariants on stderr, so decisions on stdout stay machine-readable (docs/invariants.md)."""
     for result in results:
         if result.holds:
@@ -279,13 +279,13 @@ def check(
             outcome = _engine_outcome(lambda: batch_check(policy, claims, engine, format, output))
         if outcome.summary is not None:  # streamed by the batch engine
             err.print(_summary_text(outcome.summary))
-            _print_invariants(outcome.invariants)
+            print_invariants(outcome.invariants)
             by_status = outcome.summary.by_status
             broken = any(not i.holds for i in outcome.invariants)
             raise typer.Exit(1 if by_status["rejected"] or by_status["error"] or broken else 0)
         if outcome.decisions is not None:
             _write_decisions(outcome.decisions, format, output, outcome.invariants)
-            _print_invariants(outcome.invariants)
+            print_invariants(outcome.invariants)
             if any(d.status in ("rejected", "error") for d in outcome.decisions) or any(
                 not i.holds for i in outcome.invariants
             ):
@@ -297,7 +297,7 @@ def check(
         except PolicyError as error:
             _fail(error)
         _write_decisions(decisions, format, output, invariants)
-    _print_invariants(invariants)
+    print_invariants(invariants)
     if any(d.status in ("rejected", "error") for d in decisions) or any(
         not i.holds for i in invariants
     ):
@@ -335,7 +335,7 @@ def settle(
         from policylang.evaluate.batch.settle import batch_settle
 
         result = _engine_outcome(
-            lambda: batch_settle(policy, claims, year, only, engine)
+            lambda: batch_settle(policy, claims, year, policy.settlements_to_run(only), engine)
         ).settlement
     try:
         if result is None:
@@ -382,7 +382,7 @@ def settle(
     finally:
         if output:
             handle.close()
-    _print_invariants(result.invariants)
+    print_invariants(result.invariants)
     if result.failed:
         raise typer.Exit(1)
 

@@ -34,9 +34,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     import policylang
+    from policylang.cli import print_invariants
     from policylang.errors import PolicyError
     from policylang.evaluate.batch import invariants
-    from policylang.evaluate.batch.command import claim_set_result
+    from policylang.evaluate.batch.command import engine_invariants
     from policylang.evaluate.batch.errors import UnsupportedInBatch
     from policylang.evaluate.batch.select import tables_of
     from policylang.evaluate.spark.engine import SparkEngine
@@ -54,12 +55,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         engine.run(args.claims, args.input_format, keep=planned.keep)
         engine.write(args.output, args.format)
         summary = engine.summary()
-        results = invariants.evaluate(
-            planned,
-            engine._execute,
-            policy.program,
-            lambda name: claim_set_result(policy, engine, name, None),
-            lambda why: [],  # the decisions stay on the cluster: named below, not evaluated
+        # the decisions stay on the cluster: an invariant not in SQL is named, not evaluated
+        skipped: list[str] = []
+        results = engine_invariants(
+            policy, engine, planned, None, lambda why: skipped.extend(why.values()) or []
         )
     except (PolicyError, UnsupportedInBatch) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -70,16 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"payable EUR {summary.payable:,.2f}",
         file=sys.stderr,
     )
-    for result in results:
-        if result.holds:
-            print(f"invariant {result.name}: holds", file=sys.stderr)
-            continue
-        said = f"invariant {result.name}: VIOLATED ({result.count}) {result.description}"
-        print(said, file=sys.stderr)  # as cli.py prints it, without colour
-        for violation in result.violations:
-            claims = ", ".join(violation.claims) or "-"
-            print(f"  claims {claims}: {violation.detail}", file=sys.stderr)
-    for why in planned.why:
+    print_invariants(results)
+    for why in skipped:
         print(f"not evaluated on the cluster: {why}", file=sys.stderr)
     rejected = summary.by_status["rejected"] or summary.by_status["error"]
     return 1 if rejected or any(not r.holds for r in results) else 0

@@ -375,10 +375,16 @@ def test_a_missing_table_is_refused_before_any_claim_is_decided(monkeypatch) -> 
         raise AssertionError("claims decided before the missing table was reported")
 
     monkeypatch.setattr(BatchEngine, "run", never)
-    policy = policylang.load(ROOT / "rules" / "seh_budget_2027.policy")
+    rules, claims = ROOT / "rules" / "seh_budget_2027.policy", SEH_2027 / "claims_2027.csv"
+    policy = policylang.load(rules)
     for engine in ("interpret", "batch"):
         with pytest.raises(InputError, match="settlement `seh_budget` needs table `seh_locations`"):
-            policy.settle(SEH_2027 / "claims_2027.csv", engine=engine)
+            policy.settle(claims, engine=engine)
+        # the command line too, which runs the batch engine itself to say which engine ran
+        args = ["settle", str(rules), "--claims", str(claims), "--engine", engine]
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 2
+        assert "error[E0608]: settlement `seh_budget` needs table `seh_locations`" in result.stderr
 
 
 def test_check_leaves_an_invariant_not_in_sql_to_the_interpreter() -> None:

@@ -76,7 +76,6 @@ def run_engine(
     it could not compile are evaluated by the interpreter on the decisions)."""
     from policylang.evaluate.batch import invariants
 
-    program = policy.program
     notes += [f"invariants: the interpreter evaluates {why}" for why in planned.why]
     decided: list[Decision] = []
 
@@ -92,29 +91,32 @@ def run_engine(
             runner.write_jsonl(output)
         else:
             decisions()
-        results: list[Any] = []
-        if program.invariants:
-            results = invariants.evaluate(
-                planned,
-                runner._execute,
-                program,
-                lambda name: claim_set_result(policy, runner, name, year),
-                invariants.python_invariants(policy, claims, decisions, year=year),
-            )
+        python = invariants.python_invariants(policy, claims, decisions, year=year)
+        results = engine_invariants(policy, runner, planned, year, python)
         summary = runner.summary() if stream else None
     finally:
         runner.close()
     return Outcome(tuple(notes), None if stream else decided, summary, results)
 
 
-def claim_set_result(policy: Policy, runner: Any, name: str, year: int | None) -> Any:
-    """One claim-set invariant with its aggregates over claims pushed down to the engine."""
+def engine_invariants(
+    policy: Policy, runner: Any, planned: Planned, year: int | None, python: Any
+) -> list[Any]:
+    """The invariants over a compiled engine's decided claims (batch/invariants.py `evaluate`):
+    the claim-set ones through aggregates pushed down to the engine, on 1 January of `year` or
+    of the claims' most common year; `python` as for `evaluate`."""
+    from policylang.evaluate.batch import invariants
     from policylang.evaluate.batch.settle import PushedCompiler, settlement_year
-    from policylang.evaluate.invariants import check_invariants
 
-    compiler = PushedCompiler(policy.program, runner)
-    settled = settlement_year(runner, year)
-    found = check_invariants(
-        policy.program, compiler, tables_of(policy), [], [], settled, only=[name]
-    )
-    return found[0] if found else None
+    program = policy.program
+    if not program.invariants:
+        return []
+    claim_set = None
+    if any(compiled.sql is None for compiled in planned.compiled):
+        claim_set = invariants.claim_set_runner(
+            program,
+            PushedCompiler(program, runner),
+            tables_of(policy),
+            settlement_year(runner, year),
+        )
+    return invariants.evaluate(planned, runner._execute, program, claim_set, python)

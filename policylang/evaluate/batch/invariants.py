@@ -30,9 +30,15 @@ import attrs
 from policylang import ir
 from policylang.evaluate.batch.errors import UnsupportedInBatch
 from policylang.evaluate.batch.expr import ExprCompiler, S, col, truthy
-from policylang.evaluate.batch.settle import RULE, YEAR, SqlFilter, claim_aggregates, shape
-from policylang.evaluate.batch.settle import fields_read as aggregate_fields
+from policylang.evaluate.batch.settle import (
+    RULE,
+    SqlFilter,
+    claim_aggregates,
+    claim_columns,
+    shape,
+)
 from policylang.evaluate.batch.sqltext import date_text, quote
+from policylang.evaluate.compile import Compiler
 from policylang.evaluate.invariants import (
     MAX_VIOLATIONS,
     PAID,
@@ -77,7 +83,7 @@ class DecidedExprCompiler(ExprCompiler):
         return self.compile(ir.ClaimField(name, spec.type))
 
 
-def fields_read(program: ir.Program, exprs: Sequence[ir.Expr | None]) -> set[str]:
+def _claim_fields(program: ir.Program, exprs: Sequence[ir.Expr | None]) -> set[str]:
     """The claim fields an expression reads (through definitions too); the day is the claim's
     start date, so a parameter reads `start_date`."""
     fields: set[str] = {"start_date"}
@@ -132,11 +138,11 @@ def plan(program: ir.Program, tables: Sequence[str] = ()) -> Planned:
                 continue
             if kind == "per claim":
                 sql = _per_claim(program, relations, spec)
-                fields |= fields_read(program, [spec.expr])
+                fields |= _claim_fields(program, [spec.expr])
             else:
                 assert spec.double_funding is not None
                 sql = _double_funding(program, relations, spec.double_funding)
-                fields |= fields_read(program, [spec.double_funding.where])
+                fields |= _claim_fields(program, [spec.double_funding.where])
         except UnsupportedInBatch as error:
             python.append(spec.name)
             why.append(f"the invariant `{spec.name}` ({'; '.join(error.constructs)})")
@@ -146,9 +152,7 @@ def plan(program: ir.Program, tables: Sequence[str] = ()) -> Planned:
     if fields:
         keep[BAD] = "(_problems <> '')"
     if any(c.sql is None for c in compiled):
-        keep |= {f"c_{name}": col(name) for name in sorted(aggregate_fields(program, shapes))}
-        start = col("start_date") if program.claim_field("start_date") is not None else "NULL"
-        keep[YEAR] = f"(CASE WHEN _problems = '' THEN year({start}) END)"
+        keep |= claim_columns(program, shapes)
     return Planned(tuple(compiled), tuple(python), tuple(why), keep)
 
 
@@ -263,17 +267,38 @@ def counted(execute: Callable[[str], Any], program: ir.Program, expr: ir.Expr) -
     return tuple(str(row[0]) for row in rows.fetchall())
 
 
+def claim_set_runner(
+    program: ir.Program,
+    compiler: Compiler,
+    tables: dict[str, Any],
+    year: int | None,
+    lines: list[dict[str, Any]] | None = None,
+    ran: set[str] | None = None,
+) -> Callable[[str], InvariantResult | None]:
+    """`claim_set` for `evaluate`: one claim-set invariant by the interpreter's code with
+    `compiler` (settle.py `PushedCompiler`: its aggregates over claims are grouped queries), on
+    1 January of `year`; None when it reads settlement `lines` that did not run."""
+
+    def run(name: str) -> InvariantResult | None:
+        found = check_invariants(
+            program, compiler, tables, [], [], year, only=[name], lines=lines, ran=ran
+        )
+        return found[0] if found else None
+
+    return run
+
+
 def evaluate(
     planned: Planned,
     execute: Callable[[str], Any],
     program: ir.Program,
-    claim_set: Callable[[str], InvariantResult | None],
-    python: Callable[[dict[str, str]], list[InvariantResult]],
+    claim_set: Callable[[str], InvariantResult | None] | None,
+    python: Callable[[dict[str, str]], list[InvariantResult]] | None,
 ) -> list[InvariantResult]:
     """Every invariant's result, in declaration order. `claim_set(name)` evaluates a claim-set
-    invariant through the pushed-down compiler (None: it is not evaluated in this run; the
-    claims it counted are filled in here), `python({name: why})` those left to the
-    interpreter."""
+    invariant (claim_set_runner; needed when the plan has one) and the claims it counted are
+    filled in here; `python({name: why})` those left to the interpreter, or None where there
+    are no decisions in Python: then UnsupportedInBatch names them."""
     results: dict[str, InvariantResult] = {}
     fallback = dict(zip(planned.python, planned.why, strict=True))
     for compiled in planned.compiled:
@@ -290,6 +315,7 @@ def evaluate(
                 spec.citation,
             )
             continue
+        assert claim_set is not None, "a claim-set invariant needs claim_set"
         try:
             result = claim_set(spec.name)
             if result is not None and not result.holds:
@@ -300,6 +326,8 @@ def evaluate(
         if result is not None:
             results[spec.name] = result
     if fallback:
+        if python is None:
+            raise UnsupportedInBatch(list(fallback.values()))
         for result in python(fallback):
             results[result.name] = result
     return [results[name] for name in program.invariants if name in results]

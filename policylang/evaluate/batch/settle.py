@@ -31,7 +31,6 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from policylang import ir
-from policylang.errors import InputError
 from policylang.evaluate.batch.errors import UnsupportedInBatch
 from policylang.evaluate.batch.expr import col, in_codes
 from policylang.evaluate.batch.sqltext import literal
@@ -49,6 +48,7 @@ from policylang.evaluate.settle import Settlement, settle
 if TYPE_CHECKING:
     from policylang.api import Policy
     from policylang.evaluate.batch.engine import BatchEngine
+    from policylang.evaluate.batch.invariants import Planned
 
 NUMERIC = ("money", "decimal", "integer", "percent")
 YEAR = "_settle_year"
@@ -291,11 +291,22 @@ def claim_aggregates(exprs: Iterable[ir.Expr | None]) -> list[ir.Aggregate]:
     ]
 
 
+def claim_columns(
+    program: ir.Program, shapes: Iterable[tuple[ir.Aggregate, Shape]]
+) -> dict[str, str]:
+    """The columns (name -> SQL over the planner's stages) the pushed-down aggregates read: the
+    typed claim fields as `c_<field>`, and the year of each claim that could be typed."""
+    keep = {f"c_{name}": col(name) for name in sorted(fields_read(program, shapes))}
+    start = col("start_date") if program.claim_field("start_date") is not None else "NULL"
+    keep[YEAR] = f"(CASE WHEN _problems = '' THEN year({start}) END)"
+    return keep
+
+
 def settle_supported(
     program: ir.Program, only: Sequence[str] | None = None, tables: Sequence[str] = ()
-) -> dict[str, str]:
-    """Raise UnsupportedInBatch naming what a batch settlement cannot do; else the columns
-    (name -> SQL over the planner's stages) the decided-claims table must keep."""
+) -> tuple[dict[str, str], Planned]:
+    """Raise UnsupportedInBatch naming what a batch settlement cannot do; else the columns the
+    decided-claims table must keep, and the invariants compiled to SQL."""
     from policylang.evaluate.batch.invariants import plan
 
     planned = plan(program, tables)
@@ -314,11 +325,7 @@ def settle_supported(
             problems += error.constructs
     if problems:
         raise UnsupportedInBatch(problems)
-    fields = fields_read(program, shapes)
-    keep = {f"c_{name}": col(name) for name in sorted(fields)} | planned.keep
-    start = col("start_date") if program.claim_field("start_date") is not None else "NULL"
-    keep[YEAR] = f"(CASE WHEN _problems = '' THEN year({start}) END)"
-    return keep
+    return claim_columns(program, shapes) | planned.keep, planned
 
 
 def settlement_year(engine: BatchEngine, year: int | None) -> int | None:
@@ -334,15 +341,21 @@ def settlement_year(engine: BatchEngine, year: int | None) -> int | None:
 
 
 def settle_batch(
-    policy: Policy, claims: Any, year: int | None, only: Sequence[str] | None
+    policy: Policy,
+    claims: Any,
+    year: int | None,
+    only: Sequence[str] | None,
+    supported: tuple[dict[str, str], Planned] | None = None,
 ) -> Settlement:
-    """The settlement `Policy.settle` gives, with the claims decided and aggregated in DuckDB."""
+    """The settlement `Policy.settle` gives, with the claims decided and aggregated in DuckDB
+    (`supported`: what settle_supported gave, when the caller has it already)."""
+    from policylang.evaluate.batch import invariants
     from policylang.evaluate.batch.engine import BatchEngine
     from policylang.evaluate.batch.select import tables_of
 
     program = policy.program
     tables = tables_of(policy)
-    keep = settle_supported(program, only, tuple(tables))
+    keep, planned = supported or settle_supported(program, only, tuple(tables))
     engine = BatchEngine(program, tables)
     try:
         engine.run(claims, keep)
@@ -351,42 +364,15 @@ def settle_batch(
         result = settle(program, compiler, tables, [], [], settled, only)
         if not program.invariants:
             return result
-        return attrs.evolve(result, invariants=tuple(_invariants(policy, engine, compiler, result)))
+        # claim-set invariants read the settlement lines too; settle_supported refused the
+        # invariants that are not in SQL, as there are no decisions in Python to read
+        claim_set = invariants.claim_set_runner(
+            program, compiler, tables, result.year, result.line_rows(), set(result.ran)
+        )
+        found = invariants.evaluate(planned, engine._execute, program, claim_set, None)
+        return attrs.evolve(result, invariants=tuple(found))
     finally:
         engine.close()
-
-
-def _invariants(
-    policy: Policy, engine: BatchEngine, compiler: PushedCompiler, result: Settlement
-) -> list[Any]:
-    """Every invariant in SQL (settle_supported refused the others); those over the claim set
-    read the settlement lines, through the pushed-down aggregates."""
-    from policylang.evaluate.batch import invariants
-    from policylang.evaluate.batch.select import tables_of
-    from policylang.evaluate.invariants import check_invariants
-
-    program = policy.program
-    tables = tables_of(policy)
-
-    def claim_set(name: str) -> Any:
-        found = check_invariants(
-            program,
-            compiler,
-            tables,
-            [],
-            [],
-            result.year,
-            only=[name],
-            lines=result.line_rows(),
-            ran=set(result.ran),
-        )
-        return found[0] if found else None
-
-    def python(why: dict[str, str]) -> list[Any]:
-        raise UnsupportedInBatch(list(why.values()))
-
-    planned = invariants.plan(program, tuple(tables))
-    return invariants.evaluate(planned, engine._execute, program, claim_set, python)
 
 
 @attrs.frozen
@@ -399,26 +385,22 @@ def batch_settle(
     policy: Policy, claims: Any, year: int | None, only: Sequence[str] | None, engine: str
 ) -> Outcome:
     """`settle --engine batch|auto`: the engine chosen as for check (select.py `choose`), and
-    for auto the interpreter when the settlements do not push down or the run falls back."""
+    for auto the interpreter when the settlements do not push down or the run falls back.
+    `only` as `Policy.settlements_to_run` gives it (checked before any claim is decided)."""
     from policylang.evaluate.batch.select import choose, tables_of
 
-    for name in only or ():  # as Policy.settle says it
-        if name not in policy.program.settlements:
-            known = ", ".join(policy.program.settlements) or "none"
-            raise InputError.single(
-                "E0704", f"no settlement named `{name}`", help=f"settlements: {known}"
-            )
     chosen, why = choose(policy, claims, engine)
+    supported = None
     if chosen == "batch" and engine == "auto":
         try:
-            settle_supported(policy.program, only, tuple(tables_of(policy)))
+            supported = settle_supported(policy.program, only, tuple(tables_of(policy)))
         except UnsupportedInBatch as error:
             chosen, why = "interpret", f"auto: the interpreter settles, because {error}"
     notes = [f"engine: {chosen} ({why})"]
     if chosen == "interpret":
         return Outcome(tuple(notes), None)
     try:
-        return Outcome(tuple(notes), settle_batch(policy, claims, year, only))
+        return Outcome(tuple(notes), settle_batch(policy, claims, year, only, supported))
     except UnsupportedInBatch as error:
         if engine != "auto":
             raise
