@@ -279,17 +279,12 @@ def check(
             outcome = _engine_outcome(lambda: batch_check(policy, claims, engine, format, output))
         if outcome.summary is not None:  # streamed by the batch engine
             err.print(_summary_text(outcome.summary))
-            print_invariants(outcome.invariants)
             by_status = outcome.summary.by_status
-            broken = any(not i.holds for i in outcome.invariants)
-            raise typer.Exit(1 if by_status["rejected"] or by_status["error"] or broken else 0)
+            _end_check(bool(by_status["rejected"] or by_status["error"]), outcome.invariants)
+            return
         if outcome.decisions is not None:
             _write_decisions(outcome.decisions, format, output, outcome.invariants)
-            print_invariants(outcome.invariants)
-            if any(d.status in ("rejected", "error") for d in outcome.decisions) or any(
-                not i.holds for i in outcome.invariants
-            ):
-                raise typer.Exit(1)
+            _end_check(_any_refused(outcome.decisions), outcome.invariants)
             return
     with gc_paused():  # decisions stay alive until written: see evaluate/gcpause.py
         try:
@@ -297,10 +292,18 @@ def check(
         except PolicyError as error:
             _fail(error)
         _write_decisions(decisions, format, output, invariants)
+    _end_check(_any_refused(decisions), invariants)
+
+
+def _any_refused(decisions: list[Decision]) -> bool:
+    return any(d.status in ("rejected", "error") for d in decisions)
+
+
+def _end_check(refused: bool, invariants: list[Any]) -> None:
+    """The invariants on stderr; exit 1 when a claim was rejected or in error, or an invariant
+    is violated (exit 0 otherwise)."""
     print_invariants(invariants)
-    if any(d.status in ("rejected", "error") for d in decisions) or any(
-        not i.holds for i in invariants
-    ):
+    if refused or any(not i.holds for i in invariants):
         raise typer.Exit(1)
 
 

@@ -385,10 +385,7 @@ class Compiler:
             expr.value is None or row_value is not None
         )
         indexes: dict[int, tuple[Any, dict[Any, Any]]] = {}
-        if source == "claims" and key_field is not None:
-            read_key = field_reader(key_field)
-        else:
-            read_key = operator.methodcaller("get", key_field)
+        read_key = _reader(key_field, source) if key_field is not None else None
 
         def build(env: Env, all_rows: Any) -> dict[Any, Any]:
             index: dict[Any, Any] = {}
@@ -493,14 +490,17 @@ def _and(parts: list[ir.Expr]) -> ir.Expr | None:
     return result
 
 
+def _reader(field: str, source: str) -> Callable[[Any], Any]:
+    """`row.get(field)` for a row of `source`: a decided claim's through field_reader."""
+    return field_reader(field) if source == "claims" else operator.methodcaller("get", field)
+
+
 def _row_fn(expr: ir.Expr, var: str, source: str) -> Callable[[Any], Any] | None:
     """`expr` as a function of the row bound to `var`, for field reads of that row, constants,
     `==`/`!=` and logic (which cannot fail); None for anything else."""
     match expr:
         case ir.FieldOf(target=ir.Var(name=name), name=field) if name == var:
-            if source == "claims":
-                return field_reader(field)
-            return operator.methodcaller("get", field)
+            return _reader(field, source)
         case ir.Const(value=value):
             return lambda row: value
         case ir.Compare(op="==" | "!=" as op, left=left, right=right):

@@ -134,7 +134,7 @@ class Interpreter:
     # ------------------------------------------------------------ phase 1
     def decide(self, claim: ClaimRow, trace: list[TraceStep] | None = None) -> Decision:
         if claim.problems:
-            return self._error(claim, *(Reason(p.field, p.message) for p in claim.problems))
+            return error_decision(claim, *(Reason(p.field, p.message) for p in claim.problems))
         values = claim.values
         code = values["code"]
         day: dt.date = values["start_date"]
@@ -198,19 +198,7 @@ class Interpreter:
             return self._failed(claim, error)
 
     def _failed(self, claim: ClaimRow, error: EvaluationError) -> Decision:
-        return self._error(claim, Reason(error.rule, error.message, error.source))
-
-    def _error(self, claim: ClaimRow, *reasons: Reason) -> Decision:
-        return Decision(
-            claim.claim_id,
-            "error",
-            ZERO,
-            claim.values.get("amount"),
-            None,
-            None,
-            reasons,
-            claim.row,
-        )
+        return error_decision(claim, Reason(error.rule, error.message, error.source))
 
     def _decide_title(
         self,
@@ -243,7 +231,7 @@ class Interpreter:
             return self._rejected(claim, *failures)
         if len(eligible) > 1:
             names = " and ".join(f"`{t.spec.name}`" for t in eligible)
-            return self._error(
+            return error_decision(
                 claim,
                 Reason(
                     "conflict",
@@ -579,23 +567,21 @@ def mark_duplicates(rows: list[ClaimRow], decisions: list[Decision]) -> list[Dec
             continue
         if result is decisions:
             result = list(decisions)
-        result[index] = Decision(
-            row.claim_id,
-            "error",
-            ZERO,
-            row.values.get("amount"),
-            None,
-            None,
-            (
-                Reason(
-                    "claim_id",
-                    f"claim_id `{row.claim_id}` appears more than once "
-                    f"(first in row {rows[seen].row})",
-                ),
+        result[index] = error_decision(
+            row,
+            Reason(
+                "claim_id",
+                f"claim_id `{row.claim_id}` appears more than once (first in row {rows[seen].row})",
             ),
-            row.row,
         )
     return result
+
+
+def error_decision(claim: ClaimRow, *reasons: Reason) -> Decision:
+    """A claim in error: nothing payable, no title, the reasons given."""
+    return Decision(
+        claim.claim_id, "error", ZERO, claim.values.get("amount"), None, None, reasons, claim.row
+    )
 
 
 _CLAIM_ID = attrgetter("claim_id")

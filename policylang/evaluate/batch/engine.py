@@ -24,7 +24,7 @@ from policylang.decision import STATUSES, Decision, Reason, Summary
 from policylang.evaluate.batch import cross
 from policylang.evaluate.batch.errors import UnsupportedInBatch
 from policylang.evaluate.batch.plan import Planner, funded_reason
-from policylang.evaluate.batch.sqltext import jconst, jdyn, quote
+from policylang.evaluate.batch.sqltext import column_type, jconst, jdyn, quote
 
 FALLBACK = "batch-fallback: "
 # DuckDB's own default is 80% of RAM; with a limit it spills the decided-claims table and the
@@ -215,19 +215,9 @@ class BatchEngine:
         return self._select(relation, "file_row_number + 1", present, fields), raw_types
 
     def _csv(self, path: Path, fields: list[str]) -> tuple[str, dict[str, str]]:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            try:
-                header = [h.strip() for h in next(csv.reader(handle))]
-            except StopIteration:
-                header = []
-            except (csv.Error, UnicodeDecodeError) as error:
-                from policylang.errors import InputError
-
-                raise InputError.single("E0803", f"cannot read `{path}`: {error}") from error
+        header = csv_header(path)
         if not header:
             return "SELECT CAST(NULL AS BIGINT) AS _row WHERE FALSE", {}
-        if len(set(header)) != len(header):
-            raise UnsupportedInBatch(["a CSV header that names a column twice"])
         columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(header))) + "}"
         try:
             self.con.execute(
@@ -265,7 +255,7 @@ class BatchEngine:
     def run(self, claims: Any, keep: Mapping[str, str] | None = None) -> BatchEngine:
         """Decide every claim into `d` (phase 1 in `d0`, duplicates and phase 2 laid over it).
         `keep`: more columns of `d` (name -> SQL over the planner's stages, e.g. a typed claim
-        field `"f_<name>"`), for settle's aggregates."""
+        field `"f_<name>"`), for settle's aggregates and the invariants' queries."""
         keep = dict(keep or {})
         source, raw_types = self._source(claims)
         phase1 = Planner(self.program, {n: f"tbl_{n}" for n in self.tables}, raw_types).build(
@@ -424,6 +414,23 @@ class BatchEngine:
         self.con.close()
 
 
+def csv_header(path: Path) -> list[str]:
+    """A claims CSV file's header as the interpreter reads it (BOM dropped, names stripped);
+    a name given twice is UnsupportedInBatch."""
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        try:
+            header = [h.strip() for h in next(csv.reader(handle))]
+        except StopIteration:
+            return []
+        except (csv.Error, UnicodeDecodeError) as error:
+            from policylang.errors import InputError
+
+            raise InputError.single("E0803", f"cannot read `{path}`: {error}") from error
+    if len(set(header)) != len(header):
+        raise UnsupportedInBatch(["a CSV header that names a column twice"])
+    return header
+
+
 def decision_from_json(data: dict[str, Any], row: int = 0) -> Decision:
     return Decision(
         data["claim_id"],
@@ -440,17 +447,10 @@ def decision_from_json(data: dict[str, Any], row: int = 0) -> Decision:
 def _arrow_type(type_: str) -> Any:
     import pyarrow as pa
 
-    if type_ == "money":
-        return pa.decimal128(18, 2)
-    if type_ in ("decimal", "percent"):
-        return pa.decimal128(38, 12)
-    if type_ in ("integer", "days"):
-        return pa.int64()
-    if type_ == "date":
-        return pa.date32()
-    if type_ == "bool":
-        return pa.bool_()
-    return pa.string()
+    kind, precision, scale = column_type(type_)
+    if kind == "decimal":
+        return pa.decimal128(precision, scale)
+    return {"bigint": pa.int64, "date": pa.date32, "bool": pa.bool_, "text": pa.string}[kind]()
 
 
 def check_batch(

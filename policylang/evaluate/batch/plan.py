@@ -297,14 +297,15 @@ class Planner:
 
     # ------------------------------------------------------------ query
     def build(self, source: str, extra: tuple[str, ...] = ()) -> Phase1:
+        """The phase-1 query over `source`, a SELECT giving `_row` and `r_<field>` columns;
+        `extra`: more columns of the decided-claims table, SQL over the stages (the typed claim
+        fields that settle's aggregates and the invariants' queries read)."""
+
         def raw_text(name: str) -> str:
             if self.raw_types.get(name, "VARCHAR") == "VARCHAR":
                 return f'"r_{name}"'
             return f'CAST("r_{name}" AS VARCHAR)'
 
-        """The phase-1 query over `source`, a SELECT giving `_row` and `r_<field>` columns;
-        `extra`: more columns of the decided-claims table, SQL over the stages (settle keeps
-        the typed claim fields its aggregates read)."""
         program = self.program
         fields = program.claim_fields
         # most rows hold no whitespace at all: one search of the row's text (`_ws`) lets their

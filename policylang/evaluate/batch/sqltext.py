@@ -54,6 +54,21 @@ def py_strip(sql: str) -> str:
     )
 
 
+def column_type(type_: str) -> tuple[str, int, int]:
+    """How a table column of a policy type is stored for the compiled SQL, whatever the engine:
+    (kind, precision, scale), kind one of decimal, bigint, date, bool, text. Money is
+    DECIMAL(18,2) and other numbers DECIMAL(38,12), as the planner's casts assume."""
+    if type_ == "money":
+        return "decimal", 18, 2
+    if type_ in ("decimal", "percent"):
+        return "decimal", 38, 12
+    if type_ in ("integer", "days"):
+        return "bigint", 0, 0
+    if type_ in ("date", "bool"):
+        return type_, 0, 0
+    return "text", 0, 0
+
+
 def literal(value: Any, type_: str) -> str:
     """A typed value of the IR as a SQL literal of the type the engine uses for it."""
     if value is None:

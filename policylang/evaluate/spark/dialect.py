@@ -212,34 +212,29 @@ OPERATORS = {
 }
 
 
-_CACHE: dict[str, Any] = {}
-
-
+@functools.cache
 def _cast_node() -> Any:
     """`x::T`, Spark 4's postfix cast: CAST(x AS T) opens an ambiguity in the parser."""
-    if "cast" not in _CACHE:
-        from sqlglot import exp
+    from sqlglot import exp
 
-        class PostfixCast(exp.Expression):
-            arg_types: ClassVar[dict[str, bool]] = {"this": True, "to": True}
+    class PostfixCast(exp.Expression):
+        arg_types: ClassVar[dict[str, bool]] = {"this": True, "to": True}
 
-        _CACHE["cast"] = PostfixCast
-    return _CACHE["cast"]
+    return PostfixCast
 
 
+@functools.cache
 def _dialect() -> Any:
     """Spark's sqlglot dialect, writing PostfixCast as `x::T`."""
-    if "dialect" not in _CACHE:
-        from sqlglot.dialects.spark import Spark
+    from sqlglot.dialects.spark import Spark
 
-        cast = _cast_node()
+    cast = _cast_node()
 
-        class PolicySpark(Spark):
-            class Generator(Spark.Generator):
-                TRANSFORMS = {  # noqa: RUF012 - sqlglot's generators are configured this way
-                    **Spark.Generator.TRANSFORMS,
-                    cast: lambda self, e: f"{self.sql(e, 'this')}::{self.sql(e, 'to')}",
-                }
+    class PolicySpark(Spark):
+        class Generator(Spark.Generator):
+            TRANSFORMS = {  # noqa: RUF012 - sqlglot's generators are configured this way
+                **Spark.Generator.TRANSFORMS,
+                cast: lambda self, e: f"{self.sql(e, 'this')}::{self.sql(e, 'to')}",
+            }
 
-        _CACHE["dialect"] = PolicySpark
-    return _CACHE["dialect"]
+    return PolicySpark

@@ -17,7 +17,6 @@ No Python runs on the executors: a cluster needs policylang on the driver only.
 
 from __future__ import annotations
 
-import csv
 import os
 import shutil
 import tempfile
@@ -29,10 +28,15 @@ from typing import Any
 from policylang import ir
 from policylang.decision import STATUSES, Decision, Summary
 from policylang.evaluate.batch import cross
-from policylang.evaluate.batch.engine import BatchEngine, check_supported, decision_from_json
+from policylang.evaluate.batch.engine import (
+    BatchEngine,
+    check_supported,
+    csv_header,
+    decision_from_json,
+)
 from policylang.evaluate.batch.errors import UnsupportedInBatch
 from policylang.evaluate.batch.plan import Planner
-from policylang.evaluate.batch.sqltext import literal
+from policylang.evaluate.batch.sqltext import column_type, literal
 from policylang.evaluate.spark.dialect import UnsupportedInSpark, to_spark
 from policylang.evaluate.spark.session import configure, local_session
 
@@ -62,17 +66,11 @@ POSITION_BITS = 33  # monotonically_increasing_id(): partition index << 33 | pos
 def _spark_type(type_: str) -> Any:
     from pyspark.sql import types as T
 
-    if type_ == "money":
-        return T.DecimalType(18, 2)
-    if type_ in ("decimal", "percent"):
-        return T.DecimalType(38, 12)
-    if type_ in ("integer", "days"):
-        return T.LongType()
-    if type_ == "date":
-        return T.DateType()
-    if type_ == "bool":
-        return T.BooleanType()
-    return T.StringType()
+    kind, precision, scale = column_type(type_)
+    if kind == "decimal":
+        return T.DecimalType(precision, scale)
+    types = {"bigint": T.LongType, "date": T.DateType, "bool": T.BooleanType, "text": T.StringType}
+    return types[kind]()
 
 
 def _unsupported(error: UnsupportedInBatch) -> UnsupportedInSpark:
@@ -414,19 +412,10 @@ class _Fetched:
 
 
 def _header(path: Path) -> list[str]:
-    """The CSV header as the interpreter reads it (BOM dropped, names stripped)."""
-    from policylang.errors import InputError
-
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        try:
-            header = [h.strip() for h in next(csv.reader(handle))]
-        except StopIteration:
-            return []
-        except (csv.Error, UnicodeDecodeError) as error:
-            raise InputError.single("E0803", f"cannot read `{path}`: {error}") from error
-    if len(set(header)) != len(header):
-        raise UnsupportedInSpark(["a CSV header that names a column twice"])
-    return header
+    try:
+        return csv_header(path)
+    except UnsupportedInBatch as error:
+        raise _unsupported(error) from error
 
 
 def _translated(error: Exception) -> Exception:
