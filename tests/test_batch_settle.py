@@ -7,8 +7,6 @@ test compares `Settlement.to_json()` (and the year) of both engines.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import tempfile
 from pathlib import Path
@@ -26,6 +24,7 @@ from policylang.errors import PolicyError
 from policylang.evaluate.batch import UnsupportedInBatch
 from policylang.evaluate.batch import select as select_module
 from policylang.evaluate.batch.settle import batch_settle, settle_supported
+from tests.conftest import write_claims
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "policies"
@@ -258,34 +257,21 @@ DIFFERENTIAL_POLICY = DIFFERENTIAL_POLICY.with_tables(
         )
     }
 )
-FIELDS = [
-    "claim_id",
-    "provider",
-    "insurer",
-    "patient",
-    "code",
-    "start_date",
-    "quantity",
-    "amount",
-    "location",
-    "urgent",
-]
-differential_claim = st.fixed_dictionaries(
-    {
-        "claim_id": st.sampled_from([f"c{i}" for i in range(12)] + [""]),
-        "provider": st.sampled_from(["01", "02", ""]),
-        "insurer": st.just("3311"),
-        "patient": st.sampled_from(["p1", "p2"]),
-        "code": st.sampled_from(["190015", "190015", "190060", "999999"]),
-        "start_date": st.sampled_from(
-            ["2026-12-31", "2027-01-01", "2027-06-30", "2026-06-01"] * 4 + ["2027-02-30", ""]
-        ),
-        "quantity": st.sampled_from(["1", "1", "2", "5", ""] * 3 + ["x"]),
-        "amount": st.sampled_from(["10.00", "49.99", "50.00", "75.50", "0.00"] * 3 + ["12,50", ""]),
-        "location": st.sampled_from(["L1", "L2", "L3", "L9", ""]),
-        "urgent": st.sampled_from(["", "true", "false"] * 4 + ["misschien"]),
-    }
-)
+DIFFERENTIAL_CLAIM = {
+    "claim_id": st.sampled_from([f"c{i}" for i in range(12)] + [""]),
+    "provider": st.sampled_from(["01", "02", ""]),
+    "insurer": st.just("3311"),
+    "patient": st.sampled_from(["p1", "p2"]),
+    "code": st.sampled_from(["190015", "190015", "190060", "999999"]),
+    "start_date": st.sampled_from(
+        ["2026-12-31", "2027-01-01", "2027-06-30", "2026-06-01"] * 4 + ["2027-02-30", ""]
+    ),
+    "quantity": st.sampled_from(["1", "1", "2", "5", ""] * 3 + ["x"]),
+    "amount": st.sampled_from(["10.00", "49.99", "50.00", "75.50", "0.00"] * 3 + ["12,50", ""]),
+    "location": st.sampled_from(["L1", "L2", "L3", "L9", ""]),
+    "urgent": st.sampled_from(["", "true", "false"] * 4 + ["misschien"]),
+}
+differential_claim = st.fixed_dictionaries(DIFFERENTIAL_CLAIM)
 
 
 def test_differential_policy_reads_rule_funding_and_quantity() -> None:
@@ -321,13 +307,8 @@ def _outcome(claims: Path, engine: str) -> object:
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(differential_claim, min_size=0, max_size=20))
 def test_batch_settle_matches_interpreter_on_generated_claims(rows: list[dict[str, str]]) -> None:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, FIELDS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
     with tempfile.TemporaryDirectory() as directory:
-        path = Path(directory) / "claims.csv"
-        path.write_text(out.getvalue(), encoding="utf-8")
+        path = write_claims(Path(directory) / "claims.csv", rows, list(DIFFERENTIAL_CLAIM))
         assert _outcome(path, "batch") == _outcome(path, "interpret")
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import policylang
 from policylang.cli import app
 from policylang.format import format_module
 from policylang.syntax.parser import parse
+from tests.conftest import write_claims
 
 POLICY = """
 title consult "Consult" { codes {"PB1"} funding production tariff maximum EUR 50.00 }
@@ -51,10 +51,7 @@ def check_jsonl(directory: Path, engine: str) -> tuple[bytes, str]:
     and what was said on stderr (the CLI tests of the batch and Spark engines compare these)."""
     rules, claims = directory / "inv.policy", directory / "claims.csv"
     rules.write_text(POLICY, encoding="utf-8")
-    with claims.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, list(CLAIMS[0]))
-        writer.writeheader()
-        writer.writerows(CLAIMS)
+    write_claims(claims, CLAIMS)
     out = directory / f"{engine}.jsonl"
     args = ["check", str(rules), "--claims", str(claims), "--format", "jsonl"]
     result = CliRunner().invoke(app, [*args, "--output", str(out), "--engine", engine])

@@ -158,17 +158,13 @@ def test_cli_engine_spark_with_invariants(spark, tmp_path: Path) -> None:  # typ
 
 
 def test_cluster_job_evaluates_the_invariants(spark, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
-    import csv
-
     from policylang import spark_job
+    from tests.conftest import write_claims
     from tests.property.test_batch_invariants import BREAKING, TEXT
 
     rules, claims = tmp_path / "inv.policy", tmp_path / "claims.csv"
     rules.write_text(TEXT, encoding="utf-8")
-    with claims.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, list(BREAKING[0]))
-        writer.writeheader()
-        writer.writerows(BREAKING)
+    write_claims(claims, BREAKING)
     code = spark_job.main([str(rules), "--claims", str(claims), "--output", str(tmp_path / "out")])
     said = capsys.readouterr().err
     assert code == 1

@@ -9,9 +9,7 @@ invariants of rules/ (evaluated in SQL by the batch engine) result by result.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import tempfile
 from pathlib import Path
 
@@ -22,6 +20,7 @@ from hypothesis import strategies as st
 pytest.importorskip("duckdb")
 
 import policylang
+from tests.conftest import write_claims
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICY = policylang.load(ROOT / "rules")
@@ -33,23 +32,6 @@ BOUNDARIES = sorted(
     {p.start for t in PROGRAM.titles.values() for p in t.validity}
     | {p.end for t in PROGRAM.titles.values() for p in t.validity if p.end}
 )
-FIELDS = [
-    "claim_id",
-    "provider",
-    "insurer",
-    "patient",
-    "code",
-    "start_date",
-    "end_date",
-    "quantity",
-    "amount",
-    "referrer",
-    "setting",
-    "back_to_first_line",
-    "ic_contract",
-    "dialysis_by_nephrologist",
-    "mdo_institutions",
-]
 
 
 def day_near() -> st.SearchStrategy[str]:
@@ -66,33 +48,25 @@ AMOUNTS = st.one_of(
     st.sampled_from(["12,50", "12.505", "abc", "", "-5.00"]),
 )
 
-claim = st.fixed_dictionaries(
-    {
-        "claim_id": st.sampled_from([f"c{i:02d}" for i in range(40)] + [""]),
-        "provider": st.just("06010101"),
-        "insurer": st.sampled_from(["3311", "7029"]),
-        "patient": st.sampled_from(["p1", "p2", "p3", ""]),
-        "code": st.sampled_from(CODES + DBC_CODES),
-        "start_date": st.one_of(day_near(), st.sampled_from(["2025-13-01", "2026-02-30", ""])),
-        "end_date": st.one_of(st.just(""), day_near()),
-        "quantity": st.sampled_from(["1", "1", "2", "3", "x"]),
-        "amount": AMOUNTS,
-        "referrer": st.sampled_from(["", "huisarts", "wijkverpleging", "specialist", "tandarts"]),
-        "setting": st.sampled_from(["", "hap", "seh", "thuis", "digitaal", "polikliniek"]),
-        "back_to_first_line": st.sampled_from(["", "true", "false", "ja", "misschien"]),
-        "ic_contract": st.sampled_from(["", "true", "false"]),
-        "dialysis_by_nephrologist": st.sampled_from(["", "false", "true"]),
-        "mdo_institutions": st.sampled_from(["", "1", "2", "3", "two"]),
-    }
-)
-
-
-def to_csv(rows: list[dict[str, str]]) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, FIELDS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return out.getvalue()
+CLAIM = {
+    "claim_id": st.sampled_from([f"c{i:02d}" for i in range(40)] + [""]),
+    "provider": st.just("06010101"),
+    "insurer": st.sampled_from(["3311", "7029"]),
+    "patient": st.sampled_from(["p1", "p2", "p3", ""]),
+    "code": st.sampled_from(CODES + DBC_CODES),
+    "start_date": st.one_of(day_near(), st.sampled_from(["2025-13-01", "2026-02-30", ""])),
+    "end_date": st.one_of(st.just(""), day_near()),
+    "quantity": st.sampled_from(["1", "1", "2", "3", "x"]),
+    "amount": AMOUNTS,
+    "referrer": st.sampled_from(["", "huisarts", "wijkverpleging", "specialist", "tandarts"]),
+    "setting": st.sampled_from(["", "hap", "seh", "thuis", "digitaal", "polikliniek"]),
+    "back_to_first_line": st.sampled_from(["", "true", "false", "ja", "misschien"]),
+    "ic_contract": st.sampled_from(["", "true", "false"]),
+    "dialysis_by_nephrologist": st.sampled_from(["", "false", "true"]),
+    "mdo_institutions": st.sampled_from(["", "1", "2", "3", "two"]),
+}
+claim = st.fixed_dictionaries(CLAIM)
+FIELDS = list(CLAIM)  # the CSV header
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -102,7 +76,7 @@ def test_batch_matches_interpreter_on_generated_claims(rows: list[dict[str, str]
     # set) in SQL: the same results, violations (claims and wording), order and counts
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / "claims.csv"
-        path.write_text(to_csv(rows), encoding="utf-8")
+        write_claims(path, rows, FIELDS)
         interpreted, interpreted_invariants = POLICY.check_invariants(path)
         batch, batch_invariants = POLICY.check_invariants(path, engine="batch")
     assert len(interpreted) == len(batch) == len(rows)

@@ -398,7 +398,8 @@ class BatchEngine:
             self.con.execute(f"SET threads = {int(threads)}")
 
     def summary(self) -> Summary:
-        rows = self.con.execute(
+        """Counts per status and the totals, from `d` (the Spark engine shares this)."""
+        rows = self._execute(
             "SELECT status, count(*), sum(claimed), sum(payable) FROM d GROUP BY status"
         ).fetchall()
         by_status = {s: 0 for s in STATUSES}

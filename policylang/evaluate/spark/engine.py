@@ -21,12 +21,11 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from policylang import ir
-from policylang.decision import STATUSES, Decision, Summary
+from policylang.decision import Decision
 from policylang.evaluate.batch import cross
 from policylang.evaluate.batch.engine import (
     BatchEngine,
@@ -104,8 +103,10 @@ class SparkEngine:
         self._keys: dict[str, list[str]] = {}
         self._register_tables()
 
-    # the JSON line of a decision, in the batch engine's SQL (it reads only self.program)
+    # the JSON line of a decision, in the batch engine's SQL (it reads only self.program), and
+    # the summary, by the batch engine's query through this engine's _execute
     line_sql = BatchEngine.line_sql
+    summary = BatchEngine.summary
 
     # ------------------------------------------------------------ inputs
     def _register_tables(self) -> None:
@@ -375,21 +376,6 @@ class SparkEngine:
                 target.write_bytes(b"")
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
-
-    def summary(self) -> Summary:
-        rows = self._guard(
-            lambda: self.spark.sql(
-                "SELECT status, count(*), sum(claimed), sum(payable) FROM d GROUP BY status"
-            ).collect()
-        )
-        by_status = {s: 0 for s in STATUSES}
-        claimed, payable, total = Decimal(0), Decimal(0), 0
-        for status, count, claimed_sum, payable_sum in rows:
-            by_status[status] = count
-            total += count
-            claimed += claimed_sum or 0
-            payable += payable_sum or 0
-        return Summary(total, by_status, claimed, payable)
 
     def close(self) -> None:
         """Drop this run's views (the session stays: starting a JVM is the slow part)."""
