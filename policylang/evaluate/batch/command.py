@@ -76,7 +76,7 @@ def run_engine(
     it could not compile are evaluated by the interpreter on the decisions)."""
     from policylang.evaluate.batch import invariants
 
-    notes += [f"invariants: the interpreter evaluates {why}" for why in planned.why]
+    notes += [f"invariants: the interpreter evaluates {why}" for why in planned.left.values()]
     decided: list[Decision] = []
 
     def decisions() -> list[Decision]:

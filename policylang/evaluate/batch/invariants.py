@@ -16,7 +16,7 @@ Every result is the interpreter's to the character: the same violations (details
 with the interpreter's wording), the same order (claim ids, then the detail), the same count.
 An invariant this module cannot translate (a table lookup, an aggregate inside a per-claim
 invariant, a failing claim-set bound whose aggregate compares a field with a variable) is left
-to the interpreter, which evaluates it on the engine's decisions as before; `Planned.why` and
+to the interpreter, which evaluates it on the engine's decisions as before; `Planned.left` and
 the command's stderr name it.
 """
 
@@ -114,19 +114,18 @@ class Planned:
     """The invariants of a program, each compiled to SQL or left to the interpreter."""
 
     compiled: tuple[Compiled, ...]
-    python: tuple[str, ...]  # names the interpreter evaluates
-    why: tuple[str, ...]  # what kept them from SQL
+    left: dict[str, str]  # name -> what keeps it from SQL: the interpreter evaluates these
     keep: dict[str, str]  # columns of `d` the queries read (BatchEngine.run `keep`)
 
     @property
     def all_in_sql(self) -> bool:
-        return not self.python
+        return not self.left
 
 
 def plan(program: ir.Program, tables: Sequence[str] = ()) -> Planned:
     """Compile every invariant (`tables`: the names of the tables the engine registered)."""
     relations = {name: f"tbl_{name}" for name in tables}
-    compiled, python, why = [], [], []
+    compiled, left = [], {}
     fields: set[str] = set()
     shapes = []
     for spec in program.invariants.values():
@@ -144,8 +143,7 @@ def plan(program: ir.Program, tables: Sequence[str] = ()) -> Planned:
                 sql = _double_funding(program, relations, spec.double_funding)
                 fields |= _claim_fields(program, [spec.double_funding.where])
         except UnsupportedInBatch as error:
-            python.append(spec.name)
-            why.append(f"the invariant `{spec.name}` ({'; '.join(error.constructs)})")
+            left[spec.name] = f"the invariant `{spec.name}` ({'; '.join(error.constructs)})"
             continue
         compiled.append(Compiled(spec.name, kind, sql))
     keep = {f"f_{name}": col(name) for name in sorted(fields)}
@@ -153,7 +151,7 @@ def plan(program: ir.Program, tables: Sequence[str] = ()) -> Planned:
         keep[BAD] = "(_problems <> '')"
     if any(c.sql is None for c in compiled):
         keep |= claim_columns(program, shapes)
-    return Planned(tuple(compiled), tuple(python), tuple(why), keep)
+    return Planned(tuple(compiled), left, keep)
 
 
 def _compile(program: ir.Program, tables: dict[str, str], expr: ir.Expr) -> S:
@@ -300,7 +298,7 @@ def evaluate(
     filled in here; `python({name: why})` those left to the interpreter, or None where there
     are no decisions in Python: then UnsupportedInBatch names them."""
     results: dict[str, InvariantResult] = {}
-    fallback = dict(zip(planned.python, planned.why, strict=True))
+    fallback = dict(planned.left)
     for compiled in planned.compiled:
         spec = program.invariants[compiled.name]
         if compiled.sql is not None:

@@ -310,7 +310,7 @@ def settle_supported(
     from policylang.evaluate.batch.invariants import plan
 
     planned = plan(program, tables)
-    problems = list(planned.why)  # no decisions in Python to evaluate them on
+    problems = list(planned.left.values())  # no decisions in Python to evaluate them on
     exprs: list[ir.Expr | None] = [d.expr for d in program.defines.values()]
     for spec in program.settlements.values():
         if only is None or spec.name in only:
