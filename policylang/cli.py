@@ -490,6 +490,12 @@ def verify(
     invariant: Annotated[
         list[str] | None, typer.Option("--invariant", help="Only this invariant (repeatable).")
     ] = None,
+    shrink_steps: Annotated[
+        int,
+        typer.Option(
+            "--shrink-steps", help="Evaluations spent shrinking a counterexample (never time)."
+        ),
+    ] = 5000,
 ) -> None:
     """Generate claim sets and hunt for violations of the invariants (docs/invariants.md)."""
     from policylang.analysis.verify import verify as run_verify
@@ -499,7 +505,9 @@ def verify(
         err.print("the rule files state no invariants")
         return
     try:
-        results = run_verify(policy, examples, seed, out=out_dir, only=invariant)
+        results = run_verify(
+            policy, examples, seed, out=out_dir, only=invariant, shrink_steps=shrink_steps
+        )
     except PolicyError as error:
         _fail(error)
     given = [f"--table {t}" for t in table or ()]

@@ -78,3 +78,63 @@ def test_an_intact_policy_holds(tmp_path: Path) -> None:
     (result,) = verify(policylang.load(rules), examples=200, seed=0, out=tmp_path)
     assert result.holds
     assert result.files == ()
+
+
+class _SlowClock:
+    """A machine where every clock reading is a minute later than the one before."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def perf_counter(self) -> float:
+        self.now += 60.0
+        return self.now
+
+    monotonic = perf_counter
+
+    def time(self) -> float:
+        return self.perf_counter()
+
+
+def test_verify_gives_the_same_counterexample_on_a_slow_machine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hypothesis.internal.conjecture import engine
+
+    # Hypothesis alone stops shrinking this one after five minutes of the slow clock
+    policy = policylang.load(BROKEN / "two_ic_days")
+    (fast,) = verify(policy, examples=300, seed=0)
+    monkeypatch.setattr(engine, "time", _SlowClock())
+    (slow,) = verify(policy, examples=300, seed=0)
+    assert not fast.holds
+    assert slow.claims == fast.claims
+    assert len(slow.claims) == 2
+
+
+def test_verify_shrinking_is_bounded_by_steps(tmp_path: Path) -> None:
+    policy = policylang.load(BROKEN / "two_ic_days")
+    (full,) = verify(policy, examples=300, seed=0)
+    (unshrunk,) = verify(policy, examples=300, seed=0, shrink_steps=0)
+    assert not unshrunk.holds
+    # no step left for shrinking: the first violating claim set found is reported as it is
+    assert unshrunk.claims != full.claims
+
+
+def test_verify_leaves_nothing_in_the_working_directory(tmp_path: Path) -> None:
+    # a fresh process, so Hypothesis's default cache folder would be the working directory
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    env = {k: v for k, v in os.environ.items() if k != "HYPOTHESIS_STORAGE_DIRECTORY"}
+    env["PYTHONPATH"] = str(ROOT)
+    rules = ROOT / BROKEN / "two_ic_days"
+    done = subprocess.run(
+        [sys.executable, "-m", "policylang", "verify", str(rules), "--examples", "300",
+         "--out", str(tmp_path / "cx")],
+        cwd=tmp_path, env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cx"]

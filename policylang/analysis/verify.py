@@ -10,6 +10,11 @@ requirements and double-funding invariants meet each other.
 For each invariant hypothesis runs `find()` with a fixed seed: the first violating claim set is
 shrunk to a minimal one, which is written as a claims CSV that `policylang check` reproduces.
 What is searched is only searched: "held" means no counterexample among the examples tried.
+
+Shrinking is bounded by steps (`shrink_steps` evaluations of the invariant), never by time:
+Hypothesis on its own gives up shrinking after five minutes of wall time, so a slow machine
+could report a less-shrunk counterexample than a fast one. With the time limit lifted and a step
+budget instead, the same seed gives the same counterexample on every machine.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from policylang.errors import PolicyError
 from policylang.evaluate.invariants import InvariantResult, check_invariants
 
 PATIENTS = ("p1", "p2")
+SHRINK_STEPS = 5000  # evaluations of the invariant spent on shrinking, after the examples
 STANDARD = ("claim_id", "provider", "insurer", "patient", "code", "start_date", "end_date")
 
 
@@ -348,9 +354,11 @@ def verify(
     max_claims: int = 6,
     out: Path | None = None,
     only: Sequence[str] | None = None,
+    shrink_steps: int = SHRINK_STEPS,
 ) -> list[VerifyResult]:
     """Every invariant (or those in `only`): held, or a shrunk counterexample. Tables already
-    given to `policy` are used as they are; every other declared table is generated."""
+    given to `policy` are used as they are; every other declared table is generated. At most
+    `examples` claim sets are tried and `shrink_steps` more evaluations spent on shrinking."""
     program = policy.program
     results = []
     for spec in program.invariants.values():
@@ -361,22 +369,33 @@ def verify(
             program, max_claims, frozenset(policy._tables), focus_of(program, spec)
         )
 
-        def violated(example: Example, name: str = name) -> bool:
+        budget = _ShrinkBudget(shrink_steps)
+
+        def violated(example: Example, name: str = name, budget: _ShrinkBudget = budget) -> bool:
+            key = repr(example)
+            if key in budget.seen:
+                return budget.seen[key]  # Hypothesis replays examples; the answer must not change
+            if not budget.take():
+                return False  # budget spent: no new shrink is accepted, so find() ends
             result = _evaluate(policy, example, name)
-            return result is not None and not result.holds
+            found = result is not None and not result.holds
+            budget.seen[key] = found
+            budget.shrinking = budget.shrinking or found
+            return found
 
         try:
-            minimal = find(
-                strategy,
-                violated,
-                settings=settings(
-                    max_examples=examples,
-                    database=None,
-                    deadline=None,
-                    suppress_health_check=list(HealthCheck),
-                ),
-                random=random.Random(seed),
-            )
+            with _without_time_limits(), _private_hypothesis_directory():
+                minimal = find(
+                    strategy,
+                    violated,
+                    settings=settings(
+                        max_examples=examples,
+                        database=None,
+                        deadline=None,
+                        suppress_health_check=list(HealthCheck),
+                    ),
+                    random=random.Random(seed),
+                )
         except NoSuchExample:
             results.append(VerifyResult(name, spec.description, True, examples))
             continue
@@ -405,6 +424,63 @@ def verify(
             )
         )
     return results
+
+
+@attrs.define
+class _ShrinkBudget:
+    """Evaluations left for shrinking; counting starts at the first counterexample found."""
+
+    left: int
+    shrinking: bool = False
+    seen: dict[str, bool] = attrs.Factory(dict)
+
+    def take(self) -> bool:
+        if not self.shrinking:
+            return True
+        self.left -= 1
+        return self.left >= 0
+
+
+@contextlib.contextmanager
+def _without_time_limits() -> Any:
+    """Lift Hypothesis's five-minute shrinking limit for one `find()`: the step budget bounds
+    it instead, so the result does not depend on the machine's speed. The limit is a module
+    constant of Hypothesis's engine; if a Hypothesis version has none, there is nothing to lift."""
+    from hypothesis.internal.conjecture import engine
+
+    saved = getattr(engine, "MAX_SHRINKING_SECONDS", None)
+    if saved is None:
+        yield
+        return
+    engine.MAX_SHRINKING_SECONDS = float("inf")
+    try:
+        yield
+    finally:
+        engine.MAX_SHRINKING_SECONDS = saved
+
+
+@contextlib.contextmanager
+def _private_hypothesis_directory() -> Any:
+    """Hypothesis keeps caches in `.hypothesis/` under the working directory; verify gives it a
+    private temporary directory instead, removed afterwards, so nothing is left in the user's
+    folder. Hypothesis's own setting (HYPOTHESIS_STORAGE_DIRECTORY) still wins when it is set."""
+    import os
+    import shutil
+    import tempfile
+
+    from hypothesis import configuration
+
+    if os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
+        yield
+        return
+    saved = vars(configuration).get("__hypothesis_home_directory")
+    home = tempfile.mkdtemp(prefix="policylang-verify-")
+    configuration.set_hypothesis_home_dir(home)
+    try:
+        yield
+    finally:
+        configuration.set_hypothesis_home_dir(saved)
+        shutil.rmtree(home, ignore_errors=True)
 
 
 def _renumber(claims: list[dict[str, str]]) -> list[dict[str, str]]:
