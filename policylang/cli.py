@@ -38,6 +38,26 @@ app = typer.Typer(
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
+
+def _print_version(value: bool) -> None:
+    if value:
+        from policylang import __version__
+
+        out.print(f"policylang {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Executable funding rules for Dutch hospital care: check claims, settle, explain."""
+
 RulesArg = Annotated[
     list[Path], typer.Argument(help="Rule files or directories (every .policy file below).")
 ]

@@ -262,3 +262,11 @@ def test_pseudonymise_replaces_patients_consistently(tmp_path: Path) -> None:
     assert first.fields["patient"] == pseudonym("123456782")
     assert len(first.fields["patient"]) == 32
     assert first.fields["patient"] != "123456782"
+
+
+def test_version_prints_the_package_version() -> None:
+    import policylang
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.stdout == f"policylang {policylang.__version__}\n"
