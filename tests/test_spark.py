@@ -23,6 +23,9 @@ from policylang.evaluate.spark.dialect import UnsupportedInSpark, to_spark
 from policylang.evaluate.spark.engine import SparkEngine, check_spark
 from tests.test_batch import BROKEN
 
+# a JVM per session: run by CI and `pytest`, left out of the quick run (`-m "not slow"`)
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "golden" / "decisions"
 CORE = policylang.load(GOLDEN / "core.policy")

@@ -20,7 +20,7 @@ CASES = [
     ("two_ic_days", "one_ic_day_per_day", 2, "by `ic_middel` and claim c2 by `ic_middel`"),
     ("dialysis_with_picu", "dialysis_not_with_nicu_picu", 3, "by `dialyse_toeslag` and claim c2 by `pediatrische_ic`"),
     ("ic_weight_without_contract", "ic_weight_needs_contract", 1, "title ic_middel"),
-    ("seh_budget_and_production", "seh_budget_or_production", 2, "by `seh_bezoek_budget` and claim c2 by `seh_contact`"),
+    pytest.param("seh_budget_and_production", "seh_budget_or_production", 2, "by `seh_bezoek_budget` and claim c2 by `seh_contact`", marks=pytest.mark.slow),
     ("two_titles_one_code", "one_title_per_claim", 1, "claim c1 (error"),
 ]  # fmt: skip
 
@@ -96,6 +96,7 @@ class _SlowClock:
         return self.perf_counter()
 
 
+@pytest.mark.slow
 def test_verify_gives_the_same_counterexample_on_a_slow_machine(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

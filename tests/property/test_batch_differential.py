@@ -69,6 +69,7 @@ claim = st.fixed_dictionaries(CLAIM)
 FIELDS = list(CLAIM)  # the CSV header
 
 
+@pytest.mark.slow
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(claim, min_size=1, max_size=25))
 def test_batch_matches_interpreter_on_generated_claims(rows: list[dict[str, str]]) -> None:

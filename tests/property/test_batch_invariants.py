@@ -103,6 +103,7 @@ BREAKING = [
 ]  # fmt: skip
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(claim, min_size=8, max_size=30))  # double funding in about a quarter
 def test_batch_invariants_equal_the_interpreter(rows: list[dict[str, str]]) -> None:

@@ -28,6 +28,8 @@ from tests.property.test_batch_invariants import BREAKING
 from tests.property.test_batch_invariants import POLICY as INVARIANTS
 from tests.property.test_batch_invariants import claim as invariant_claim
 
+pytestmark = pytest.mark.slow  # a JVM per session; CI and the full run take it
+
 
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(claim, min_size=1, max_size=25))
