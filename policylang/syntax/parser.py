@@ -156,11 +156,27 @@ def _comments(source: SourceFile) -> list[nodes.Comment]:
     return found
 
 
-_TOP_LEVEL = re.compile(
-    r"^(policy|import|enum|record|claim|table|codes|parameter|define|title|rule|test|"
-    r"settlement|check|invariant)\b",
-    re.MULTILINE,
-)
+def declaration_keywords(parser: lark.Lark) -> list[str]:
+    """The keywords a top-level declaration starts with, read from the grammar: the first
+    symbol of the header and of every alternative of `item`, so a new declaration kind needs
+    no second list here."""
+    expansions: dict[str, list[list[str]]] = {}
+    for rule in parser.rules:
+        expansions.setdefault(rule.origin.name, []).append([s.name for s in rule.expansion])
+    literals = {t.name: t.pattern.value for t in parser.terminals if t.pattern.type == "str"}
+    keywords: set[str] = set()
+    for declaration in ["header", *(e[0] for e in expansions["item"] if len(e) == 1)]:
+        for expansion in expansions.get(declaration, []):
+            if expansion and expansion[0] in literals:
+                keywords.add(literals[expansion[0]])
+    return sorted(keywords)
+
+
+@functools.cache
+def _top_level() -> re.Pattern[str]:
+    """A declaration starts at column 1 with its keyword."""
+    words = "|".join(map(re.escape, declaration_keywords(_parser())))
+    return re.compile(rf"^({words})\b", re.MULTILINE)
 
 
 def _first_error(text: str, source: SourceFile) -> Diagnostic | None:
@@ -183,7 +199,7 @@ def parse_tree(source: SourceFile) -> tuple[lark.Tree, list[nodes.Comment]]:
         return _parser().parse(text), _comments(source)
     except UnexpectedInput as error:
         first = _diagnostic(error, source)
-    starts = [m.start() for m in _TOP_LEVEL.finditer(text)]
+    starts = [m.start() for m in _top_level().finditer(text)]
     if not starts or starts[0] != 0:
         starts.insert(0, 0)
     diagnostics: list[Diagnostic] = []
