@@ -671,5 +671,23 @@ def main() -> None:
     app()
 
 
+# ---------------------------------------------------------------- editor support (docs/editors.md)
+
+
+@app.command()
+def lsp() -> None:
+    """Run the language server over stdio, for editors (docs/editors.md)."""
+    try:  # pygls is the optional `lsp` extra, imported only here
+        from policylang.lsp.server import serve
+    except ImportError as error:
+        err.print(
+            escape(
+                f"error: the language server needs pygls: pip install 'policylang[lsp]' ({error})"
+            )
+        )
+        raise typer.Exit(2) from error
+    serve()
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

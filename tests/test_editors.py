@@ -221,3 +221,31 @@ def test_the_textmate_grammar_is_named_for_linguist() -> None:
     # GitHub linguist and other TextMate hosts find a grammar by file type and scope name.
     assert _tm()["fileTypes"] == ["policy"]
     assert Path(GRAMMAR).name == "policy.tmLanguage.json"
+
+
+# ------------------------------------------------------------ `policylang lsp` without pygls
+
+
+def test_lsp_without_pygls_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from typer.testing import CliRunner
+
+    from policylang.cli import app
+
+    monkeypatch.delitem(sys.modules, "policylang.lsp.server", raising=False)
+    monkeypatch.setitem(sys.modules, "pygls.lsp.server", None)  # import fails as if missing
+    result = CliRunner().invoke(app, ["lsp"])
+    assert result.exit_code == 2
+    assert "the language server needs pygls: pip install 'policylang[lsp]'" in result.output
+
+
+def test_other_commands_do_not_import_the_language_server() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, policylang.cli; print(sorted(m for m in sys.modules if 'pygls' in m or 'lsp' in m))"
+    shown = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert shown.stdout.strip() == "[]"
