@@ -376,3 +376,19 @@ async def test_formatting_rewrites_the_file_as_fmt_does(client: LanguageClient, 
         )
     )
     assert list(again) == []
+
+
+async def test_a_file_in_a_subfolder_is_checked_with_the_tree_above_it(
+    client: LanguageClient, tree: Path
+) -> None:
+    (tree / "care").mkdir()
+    nested = tree / "care" / "extra.policy"
+    nested.write_text(
+        'import "../common.policy"\n\ndefine double_tariff: money = consult_tariff * 2\n',
+        encoding="utf-8",
+    )
+    await open_file(client, nested)
+    assert list(client.diagnostics[uri(nested)]) == []
+    assert await definition_of(client, nested, 2, 32) == types.Location(
+        uri=uri(tree / "common.policy"), range=span(6, 10, 24)
+    )

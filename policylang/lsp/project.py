@@ -1,8 +1,9 @@
 """The rules tree of an open file, loaded and checked with the editor's unsaved texts.
 
-An editor opens one file; its imports are resolved against the file's directory, as
-`policylang check DIR` does, so every rule file of that directory is loaded and checked together
-and each gets its own diagnostics. The parsed module of every file that parses is kept, also when
+An editor opens one file; its imports are resolved against its rules tree (its directory, or the
+highest directory above it whose every level holds rule files), as `policylang check DIR` does,
+so every rule file of that tree is loaded and checked together and each gets its own
+diagnostics. The parsed module of every file that parses is kept, also when
 another file has errors, so hover and go to definition keep working while the author types.
 """
 
@@ -35,6 +36,15 @@ class Project:
     files: dict[Path, RuleFile]
     diagnostics: dict[Path, list[Diagnostic]]  # every file of the tree, an empty list when clean
     unplaced: list[Diagnostic]  # diagnostics with no file (an empty directory, say)
+
+
+def rules_root(path: Path) -> Path:
+    """The rules tree of a file: its directory, and the directories above it as long as they hold
+    rule files themselves (rules/care/x.policy may import ../common.policy)."""
+    root = path.resolve().parent
+    while root.parent != root and any(p.is_file() for p in root.parent.glob(f"*{RULE_SUFFIX}")):
+        root = root.parent
+    return root
 
 
 def rule_files(root: Path) -> list[Path]:

@@ -16,7 +16,7 @@ from policylang.format import format_module
 from policylang.lsp import hover
 from policylang.lsp.completion import complete
 from policylang.lsp.positions import Lines
-from policylang.lsp.project import Project, load_project
+from policylang.lsp.project import Project, load_project, rules_root
 from policylang.lsp.symbols import Index, tokens
 from policylang.syntax.parser import parse
 
@@ -50,7 +50,7 @@ class PolicyServer(LanguageServer):
     # ------------------------------------------------------------ the rules tree
     def refresh(self, uri: str) -> Index:
         path = Path(to_fs_path(uri) or uri).resolve()
-        project = load_project(path.parent, self.read, extra=(path,))
+        project = load_project(rules_root(path), self.read, extra=(path,))
         index = Index(project, self.indexes.get(project.root))
         self.indexes[project.root] = index
         self.publish(project, index, uri)
@@ -58,7 +58,7 @@ class PolicyServer(LanguageServer):
 
     def index(self, uri: str) -> tuple[Index, Path]:
         path = Path(to_fs_path(uri) or uri).resolve()
-        index = self.indexes.get(path.parent)
+        index = self.indexes.get(rules_root(path))
         if index is None or path not in index.project.files:
             index = self.refresh(uri)
         return index, path
@@ -140,7 +140,7 @@ def did_close(ls: PolicyServer, params: types.DidCloseTextDocumentParams) -> Non
 
 @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
 def did_change_files(ls: PolicyServer, params: types.DidChangeWatchedFilesParams) -> None:
-    roots = {Path(to_fs_path(c.uri) or c.uri).resolve().parent for c in params.changes}
+    roots = {rules_root(Path(to_fs_path(c.uri) or c.uri)) for c in params.changes}
     for root in roots & set(ls.indexes):
         files = list(ls.indexes[root].project.files)
         if files:  # one refresh reloads the whole tree
