@@ -392,3 +392,19 @@ async def test_a_file_in_a_subfolder_is_checked_with_the_tree_above_it(
     assert await definition_of(client, nested, 2, 32) == types.Location(
         uri=uri(tree / "common.policy"), range=span(6, 10, 24)
     )
+
+
+async def test_diagnostics_follow_a_pause_in_typing_without_any_request(
+    client: LanguageClient, tree: Path
+) -> None:
+    main = tree / "main.policy"
+    await open_file(client, main)
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri(main), version=2),
+            content_changes=[types.TextDocumentContentChangeWholeDocument(text=TYPO)],
+        )
+    )
+    while not client.diagnostics[uri(main)]:  # published once the server sees the pause
+        await answer(client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS))
+    assert [d.code for d in client.diagnostics[uri(main)]] == ["E0201"]

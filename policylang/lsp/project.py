@@ -51,30 +51,56 @@ def rule_files(root: Path) -> list[Path]:
     return sorted(p.resolve() for p in root.rglob(f"*{RULE_SUFFIX}") if p.is_file())
 
 
+# The last parse of each file: a keystroke re-checks the whole tree, but re-parses only the
+# files whose text changed (the loader parses what it loads; this serves the files it did not).
+_PARSED: dict[Path, tuple[str, nodes.Module | None, tuple[Diagnostic, ...]]] = {}
+
+
+def _parse(path: Path, text: str) -> tuple[nodes.Module | None, tuple[Diagnostic, ...]]:
+    cached = _PARSED.get(path)
+    if cached is not None and cached[0] == text:
+        return cached[1], cached[2]
+    try:
+        module: nodes.Module | None = parse(text, display_name(path))
+        problems: tuple[Diagnostic, ...] = ()
+    except PolicyError as error:
+        module, problems = None, error.diagnostics
+    _PARSED[path] = (text, module, problems)
+    return module, problems
+
+
 def load_project(root: Path, read: Reader, extra: tuple[Path, ...] = ()) -> Project:
     """Parse and check every rule file below `root` (and `extra`: open files not yet saved)."""
     root = root.resolve()
-    paths = sorted({*rule_files(root), *(p.resolve() for p in extra)})
-    files: dict[Path, RuleFile] = {}
-    found_early: list[Diagnostic] = []
-    for path in paths:
+    texts: dict[Path, str] = {}
+    for path in sorted({*rule_files(root), *(p.resolve() for p in extra)}):
         try:
-            text = read(path)
+            texts[path] = read(path)
         except (OSError, UnicodeDecodeError):
             continue
-        try:
-            module: nodes.Module | None = parse(text, display_name(path))
-        except PolicyError as error:
-            module = None
-            if not path.is_file():  # an unsaved new file: the loader below cannot see it
-                found_early += error.diagnostics
-        files[path] = RuleFile(path, text, module)
-    found: list[Diagnostic] = list(found_early)
+    found: list[Diagnostic] = []
+    modules: dict[Path, nodes.Module] = {}
     try:
-        _, warnings = check(load_files([root], read=read))
-        found += warnings
+        loaded = load_files([root], read=lambda path: texts[path] if path in texts else read(path))
     except PolicyError as error:
         found += error.diagnostics
+    else:
+        modules = {file.path: file.module for file in loaded}
+        for file in loaded:
+            if file.path in texts:
+                _PARSED[file.path] = (texts[file.path], file.module, ())
+        try:
+            found += check(loaded)[1]
+        except PolicyError as error:
+            found += error.diagnostics
+    files: dict[Path, RuleFile] = {}
+    for path, text in texts.items():
+        module = modules.get(path)
+        if module is None:
+            module, problems = _parse(path, text)
+            if not path.is_file():  # an unsaved new file: the loader could not see it
+                found += problems
+        files[path] = RuleFile(path, text, module)
     by_display = {display_name(path): path for path in files}
     diagnostics: dict[Path, list[Diagnostic]] = {path: [] for path in files}
     unplaced: list[Diagnostic] = []

@@ -3,6 +3,7 @@ formatting and quick fixes for rule files. Started by `policylang lsp` over stdi
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 
@@ -24,12 +25,18 @@ _DID_YOU_MEAN = re.compile(r"did you mean `([^`]+)`\?")
 _QUOTED = re.compile(r"`([^`]+)`")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
+# Typing re-checks the tree once the author pauses this long; a request (hover, completion ...)
+# checks at once whatever is pending, so it always answers for the text as it is.
+PAUSE_SECONDS = 0.3
+
 
 class PolicyServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("policylang", __version__)
         self.indexes: dict[Path, Index] = {}  # rules tree root -> its last index
         self.published: dict[Path, set[str]] = {}  # root -> URIs given diagnostics
+        self.pending: dict[Path, str] = {}  # root -> a changed URI not yet checked
+        self.timers: dict[Path, asyncio.TimerHandle] = {}
 
     # ------------------------------------------------------------ texts
     def encoding(self) -> str:
@@ -56,8 +63,31 @@ class PolicyServer(LanguageServer):
         self.publish(project, index, uri)
         return index
 
+    def later(self, uri: str) -> None:
+        """Re-check after a pause in typing."""
+        root = rules_root(Path(to_fs_path(uri) or uri))
+        self.pending[root] = uri
+        timer = self.timers.pop(root, None)
+        if timer is not None:
+            timer.cancel()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no event loop (not served over stdio): check now
+            self.flush(root)
+            return
+        self.timers[root] = loop.call_later(PAUSE_SECONDS, self.flush, root)
+
+    def flush(self, root: Path) -> None:
+        timer = self.timers.pop(root, None)
+        if timer is not None:
+            timer.cancel()
+        uri = self.pending.pop(root, None)
+        if uri is not None:
+            self.refresh(uri)
+
     def index(self, uri: str) -> tuple[Index, Path]:
         path = Path(to_fs_path(uri) or uri).resolve()
+        self.flush(rules_root(path))
         index = self.indexes.get(rules_root(path))
         if index is None or path not in index.project.files:
             index = self.refresh(uri)
@@ -122,11 +152,12 @@ def did_open(ls: PolicyServer, params: types.DidOpenTextDocumentParams) -> None:
 
 @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
 def did_change(ls: PolicyServer, params: types.DidChangeTextDocumentParams) -> None:
-    ls.refresh(params.text_document.uri)
+    ls.later(params.text_document.uri)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
 def did_save(ls: PolicyServer, params: types.DidSaveTextDocumentParams) -> None:
+    ls.pending.pop(rules_root(Path(to_fs_path(params.text_document.uri) or "")), None)
     ls.refresh(params.text_document.uri)
 
 
