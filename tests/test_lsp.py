@@ -408,3 +408,27 @@ async def test_diagnostics_follow_a_pause_in_typing_without_any_request(
     while not client.diagnostics[uri(main)]:  # published once the server sees the pause
         await answer(client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS))
     assert [d.code for d in client.diagnostics[uri(main)]] == ["E0201"]
+
+
+async def test_the_outline_lists_the_declarations_of_the_file(
+    client: LanguageClient, tree: Path
+) -> None:
+    await open_file(client, tree / "common.policy")
+    symbols = await answer(
+        client.text_document_document_symbol_async(
+            types.DocumentSymbolParams(text_document=doc(tree / "common.policy"))
+        )
+    )
+    assert [(s.name, s.detail, s.kind, s.range, s.selection_range) for s in symbols] == [
+        ("Setting", "enum", types.SymbolKind.Enum, span(0, 0, 29), span(0, 5, 12)),
+        (
+            "consult_tariff",
+            "parameter",
+            types.SymbolKind.Constant,
+            types.Range(
+                start=types.Position(line=6, character=0),
+                end=types.Position(line=9, character=29),
+            ),
+            span(6, 10, 24),
+        ),
+    ]

@@ -263,6 +263,48 @@ def references(ls: PolicyServer, params: types.ReferenceParams) -> list[types.Lo
     return found
 
 
+# ------------------------------------------------------------ outline
+
+_SYMBOL_KINDS = {
+    "enum": types.SymbolKind.Enum,
+    "record": types.SymbolKind.Struct,
+    "table": types.SymbolKind.Struct,
+    "codes": types.SymbolKind.Array,
+    "parameter": types.SymbolKind.Constant,
+    "define": types.SymbolKind.Variable,
+    "title": types.SymbolKind.Class,
+    "rule": types.SymbolKind.Event,
+    "settlement": types.SymbolKind.Function,
+    "check": types.SymbolKind.Boolean,
+    "invariant": types.SymbolKind.Boolean,
+    "split": types.SymbolKind.Function,
+}
+
+
+@server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
+def document_symbols(
+    ls: PolicyServer, params: types.DocumentSymbolParams
+) -> list[types.DocumentSymbol]:
+    """The file's declarations, in order, each with the whole declaration as its range."""
+    index, path = ls.index(params.text_document.uri)
+    lines = Lines(index.texts.get(path, ""), ls.encoding())
+    found = []
+    for symbol in index.symbols.values():
+        if symbol.path != path or symbol.kind not in _SYMBOL_KINDS:
+            continue
+        span = symbol.node.span  # type: ignore[attr-defined]
+        found.append(
+            types.DocumentSymbol(
+                name=symbol.key,
+                detail=symbol.kind,
+                kind=_SYMBOL_KINDS[symbol.kind],
+                range=lines.range(span.start, span.end),
+                selection_range=lines.range(symbol.start, symbol.end),
+            )
+        )
+    return sorted(found, key=lambda s: (s.range.start.line, s.range.start.character))
+
+
 # ------------------------------------------------------------ completion
 
 
