@@ -388,7 +388,8 @@ async def test_a_file_in_a_subfolder_is_checked_with_the_tree_above_it(
         encoding="utf-8",
     )
     await open_file(client, nested)
-    assert list(client.diagnostics[uri(nested)]) == []
+    # The import resolved and the tree checks: only lint's remark is left.
+    assert [d.code for d in client.diagnostics[uri(nested)]] == ["L003"]
     assert await definition_of(client, nested, 2, 32) == types.Location(
         uri=uri(tree / "common.policy"), range=span(6, 10, 24)
     )
@@ -432,3 +433,21 @@ async def test_the_outline_lists_the_declarations_of_the_file(
             span(6, 10, 24),
         ),
     ]
+
+
+async def test_lint_findings_show_as_warnings_once_the_tree_checks(
+    client: LanguageClient, tree: Path
+) -> None:
+    extra = tree / "extra.policy"
+    extra.write_text('title extra "Extra" {\n  codes {"990001"}\n  tariff free\n}\n', "utf-8")
+    await open_file(client, extra)
+    [finding] = client.diagnostics[uri(extra)]
+    assert finding.code == "L001"
+    assert finding.severity == types.DiagnosticSeverity.Warning
+    assert finding.range == types.Range(
+        start=types.Position(line=0, character=0), end=types.Position(line=3, character=1)
+    )
+    assert finding.message == (
+        "payment title `extra` cites no source\n"
+        'help: add `source "FILE:LINE"` so every decision can be traced to the policy text'
+    )
