@@ -291,6 +291,9 @@ async def test_go_to_definition_follows_the_import(client: LanguageClient, tree:
         uri=common, range=span(3, 2, 9)
     )
     assert await definition_of(client, main, 3, 4) is None  # `codes` is a keyword
+    assert await definition_of(client, main, 0, 10) == types.Location(
+        uri=common, range=span(0, 0, 0)
+    )  # the file an import names
 
 
 async def test_find_references_across_files(client: LanguageClient, tree: Path) -> None:

@@ -214,9 +214,14 @@ def _hover(body: str, where: types.Range) -> types.Hover:
 
 def _citation_at(text: str, offset: int) -> tuple[str, int, int] | None:
     """The text of a `source "..."` citation under the cursor, with its offsets."""
+    return _string_after("source", text, offset)
+
+
+def _string_after(keyword: str, text: str, offset: int) -> tuple[str, int, int] | None:
+    """The quoted text under the cursor when `keyword` comes before it, with its offsets."""
     previous = ""
     for start, end, token in tokens(text):
-        if token.startswith('"') and start <= offset < end and previous == "source":
+        if token.startswith('"') and start <= offset < end and previous == keyword:
             return token.strip('"'), start, end
         if start > offset:
             return None
@@ -236,7 +241,18 @@ def _location(ls: PolicyServer, index: Index, path: Path, start: int, end: int) 
 @server.feature(types.TEXT_DOCUMENT_DEFINITION)
 def definition(ls: PolicyServer, params: types.DefinitionParams) -> types.Location | None:
     index, path = ls.index(params.text_document.uri)
-    token = index.token_at(path, ls.lines(path, index).offset(params.position))
+    lines = ls.lines(path, index)
+    offset = lines.offset(params.position)
+    imported = _string_after("import", lines.text, offset)
+    if imported is not None:  # `import "common.policy"` opens that file
+        target = (path.parent / imported[0]).resolve()
+        start = types.Position(line=0, character=0)
+        if not target.is_file():
+            return None
+        return types.Location(
+            uri=from_fs_path(str(target)) or str(target), range=types.Range(start=start, end=start)
+        )
+    token = index.token_at(path, offset)
     symbol = index.resolve(token) if token is not None else None
     if symbol is None:
         return None
