@@ -484,10 +484,20 @@ def test(rules: RulesArg) -> None:
 
 
 @app.command()
-def lint(rules: RulesArg) -> None:
+def lint(
+    rules: RulesArg,
+    format: Annotated[
+        str, typer.Option("--format", help="text, or json: one list of findings on stdout.")
+    ] = "text",
+) -> None:
     """Report what may not be what the author meant: uncited titles, overlaps, unused values."""
     from policylang.lint import lint as run_lint
 
+    if format == "json":
+        _lint_json(rules)
+    if format != "text":
+        err.print(f"error: unknown --format `{escape(format)}`; use text or json")
+        raise typer.Exit(2)
     policy = _policy(rules)
     findings = [*policy.warnings, *run_lint(policy.program)]
     _print_diagnostics(findings)
@@ -556,11 +566,17 @@ def fmt(
     check: Annotated[
         bool, typer.Option("--check", help="Change nothing; exit 1 if a file is not formatted.")
     ] = False,
+    diff: Annotated[
+        bool,
+        typer.Option("--diff", help="Change nothing; print what would change as a unified diff."),
+    ] = False,
 ) -> None:
-    """Rewrite rule files in the canonical layout (comments are kept)."""
+    """Rewrite rule files in the canonical layout (comments are kept); `-` reads stdin."""
     from policylang.format import format_module
     from policylang.syntax.parser import parse
 
+    if files == [Path("-")]:
+        _fmt_stdin(check, diff)
     paths: list[Path] = []
     for path in files:
         paths += sorted(path.rglob("*.policy")) if path.is_dir() else [path]
@@ -579,15 +595,17 @@ def fmt(
             continue
         if formatted != text:
             unformatted.append(path)
-            if not check:
+            if diff:
+                sys.stdout.write(_unified_diff(text, formatted, str(path)))
+            elif not check:
                 path.write_text(formatted, encoding="utf-8")
     if diagnostics:
         _fail(PolicyError(diagnostics))
-    verb = "would reformat" if check else "reformatted"
+    verb = "would reformat" if check or diff else "reformatted"
     for path in unformatted:
         err.print(f"{verb} {escape(str(path))}")
     err.print(f"{len(paths)} files, {len(unformatted)} {verb}")
-    if check and unformatted:
+    if (check or diff) and unformatted:
         raise typer.Exit(1)
 
 
@@ -669,6 +687,93 @@ def split_modes(
 
 def main() -> None:
     app()
+
+
+# ---------------------------------------------------------------- editor support (docs/editors.md)
+# `lsp`, and what editors and CI call: `lint --format json`, `fmt --diff` and `fmt -`.
+
+
+def diagnostic_json(diagnostic: Diagnostic) -> dict[str, Any]:
+    """A diagnostic as JSON: 1-based line and column of its start and end, as `check` prints."""
+    found: dict[str, Any] = {
+        "code": diagnostic.code,
+        "severity": diagnostic.severity,
+        "message": diagnostic.message,
+        "help": diagnostic.help,
+        "notes": list(diagnostic.notes),
+        "file": None,
+        "line": None,
+        "column": None,
+        "end_line": None,
+        "end_column": None,
+    }
+    span = diagnostic.span
+    if span is not None and span.source.text:
+        line, column = span.source.line_col(span.start)
+        end_line, end_column = span.source.line_col(max(span.end, span.start))
+        found.update(file=span.source.name, line=line, column=column)
+        found.update(end_line=end_line, end_column=end_column)
+    return found
+
+
+def _lint_json(rules: list[Path]) -> NoReturn:
+    """Findings, or the errors that stopped the policy loading, as one JSON list on stdout."""
+    from policylang.lint import lint as run_lint
+
+    try:
+        policy = load(*rules)
+    except PolicyError as error:
+        sys.stdout.write(json.dumps([diagnostic_json(d) for d in error.diagnostics], indent=2))
+        sys.stdout.write("\n")
+        raise typer.Exit(2) from error
+    findings = [*policy.warnings, *run_lint(policy.program)]
+    sys.stdout.write(json.dumps([diagnostic_json(d) for d in findings], indent=2) + "\n")
+    raise typer.Exit(1 if findings else 0)
+
+
+def _unified_diff(before: str, after: str, name: str) -> str:
+    import difflib
+
+    lines = difflib.unified_diff(
+        before.splitlines(keepends=True),
+        after.splitlines(keepends=True),
+        fromfile=f"{name} (as written)",
+        tofile=f"{name} (formatted)",
+    )
+    return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+
+
+def _fmt_stdin(check: bool, diff: bool) -> NoReturn:
+    """`fmt -`: the formatted text on stdout (an editor's format-on-save), or with --check or
+    --diff only whether, or what, would change."""
+    from policylang.format import format_module
+    from policylang.syntax.parser import parse
+
+    text = sys.stdin.read()
+    try:
+        formatted = format_module(parse(text, "<stdin>"))
+    except PolicyError as error:
+        _fail(error)
+    if diff:
+        sys.stdout.write(_unified_diff(text, formatted, "<stdin>"))
+    elif not check:
+        sys.stdout.write(formatted)
+    raise typer.Exit(1 if (check or diff) and formatted != text else 0)
+
+
+@app.command()
+def lsp() -> None:
+    """Run the language server over stdio, for editors (docs/editors.md)."""
+    try:  # pygls is the optional `lsp` extra, imported only here
+        from policylang.lsp.server import serve
+    except ImportError as error:
+        err.print(
+            escape(
+                f"error: the language server needs pygls: pip install 'policylang[lsp]' ({error})"
+            )
+        )
+        raise typer.Exit(2) from error
+    serve()
 
 
 if __name__ == "__main__":  # pragma: no cover

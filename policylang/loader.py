@@ -8,7 +8,7 @@ inside that tree, so a rule file can never read anything but other rule files.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import attrs
@@ -35,9 +35,16 @@ def display_name(path: Path) -> str:
         return str(path)
 
 
-def load_files(paths: Iterable[str | os.PathLike[str]]) -> list[LoadedFile]:
+def _read_file(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+def load_files(
+    paths: Iterable[str | os.PathLike[str]], read: Callable[[Path], str] = _read_file
+) -> list[LoadedFile]:
     """Parse the given files and directories and everything they import.
 
+    `read` gives a file's text (the language server passes the editor's unsaved texts).
     Raises PolicyError with every syntax and import error of every file.
     """
     diagnostics: list[Diagnostic] = []
@@ -58,12 +65,14 @@ def load_files(paths: Iterable[str | os.PathLike[str]]) -> list[LoadedFile]:
             diagnostics.append(Diagnostic("E0801", f"rule file `{raw}` does not exist"))
 
     loaded: dict[Path, LoadedFile] = {}
+    seen: set[Path] = set()  # also the files that failed: an import must not report them again
     while queue:
         path, root = queue.pop(0)
-        if path in loaded:
+        if path in seen:
             continue
+        seen.add(path)
         try:
-            text = path.read_text(encoding="utf-8")
+            text = read(path)
         except (OSError, UnicodeDecodeError) as error:
             diagnostics.append(Diagnostic("E0802", f"cannot read `{display_name(path)}`: {error}"))
             continue
