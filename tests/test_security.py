@@ -3,17 +3,23 @@ is read, claim data stays private, and what policylang writes cannot attack whoe
 
 from __future__ import annotations
 
+import csv
+import json
 import os
 import pickle
 import stat
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner, Result
 
+import policylang
+from policylang.cli import app
 from policylang.syntax import cache
-from tests.conftest import ROOT
+from tests.conftest import ROOT, write_claims
 
 # ------------------------------------------------------------------ the parser cache
 
@@ -39,6 +45,10 @@ def _python(code: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-c", code], env=full, cwd=ROOT, capture_output=True, text=True, check=True
     )
+
+
+def _cli(*args: str) -> Result:
+    return CliRunner().invoke(app, list(args))
 
 
 LARK_TEMP_CACHE = (
@@ -138,3 +148,200 @@ def test_a_cache_directory_of_another_user_is_not_used(
     os.chown(tmp_path / "policylang", 4242, 4242)
     _cache_env(monkeypatch, tmp_path)
     assert cache.parser_cache_file() is None
+
+
+# ------------------------------------------------------------------ DuckDB's spill directory
+
+duckdb = pytest.importorskip("duckdb")
+
+
+def _spilling_claims(path: Path, count: int) -> Path:
+    """`count` claims (examples/claims.csv over and over) whose patients are easy to find."""
+    with (ROOT / "examples" / "claims.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    claims = [
+        {**rows[i % len(rows)], "claim_id": f"C{i}", "patient": f"SECRET-PATIENT-{i:07d}"}
+        for i in range(count)
+    ]
+    return write_claims(path, claims)
+
+
+def test_spilled_claim_data_is_private_to_the_run_and_removed(tmp_path: Path) -> None:
+    from policylang.evaluate.batch import BatchEngine
+
+    claims = _spilling_claims(tmp_path / "claims.csv", 100_000)
+    engine = BatchEngine(policylang.load(ROOT / "rules").program, memory_limit="50MB")
+    spill = engine.spill
+    assert spill.parent == Path(tempfile.gettempdir())
+    assert spill.name.startswith("policylang-duckdb-") and spill.name != "policylang-duckdb-"
+    assert stat.S_IMODE(spill.stat().st_mode) == 0o700
+    assert engine.con.execute("SELECT current_setting('temp_directory')").fetchone() == (
+        str(spill),
+    )
+    engine.run(claims)
+    spilled = b"".join(f.read_bytes() for f in spill.iterdir())
+    assert b"SECRET-PATIENT-" in spilled  # the run did spill claim data, into that directory
+    engine.close()
+    assert not spill.exists()
+    engine.close()  # a second close is harmless
+
+
+def test_two_engines_spill_to_different_directories() -> None:
+    from policylang.evaluate.batch import BatchEngine
+
+    program = policylang.load(ROOT / "rules").program
+    first, second = BatchEngine(program), BatchEngine(program)
+    try:
+        assert first.spill != second.spill
+    finally:
+        first.close()
+        second.close()
+
+
+@pytest.mark.parametrize("interrupt", [KeyboardInterrupt, RuntimeError])
+def test_the_spill_directory_is_removed_when_the_run_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, interrupt: type[BaseException]
+) -> None:
+    from policylang.evaluate.batch import engine as batch_engine
+
+    private_tmp = tmp_path / "tmp"
+    private_tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(private_tmp))
+    seen: list[Path] = []
+
+    def fail(self: batch_engine.BatchEngine, sql: str) -> None:
+        seen.append(self.spill)
+        assert self.spill.is_dir()
+        raise interrupt("stopped in the middle of a run")
+
+    monkeypatch.setattr(batch_engine.BatchEngine, "_execute", fail)
+    result = _cli("check", "rules", "--claims", "examples/claims.csv", "--engine", "batch")
+    if interrupt is KeyboardInterrupt:
+        assert result.exit_code == 130  # click's "Aborted!"
+    else:
+        assert isinstance(result.exception, interrupt)
+    assert len(seen) == 1 and seen[0].parent == private_tmp
+    assert list(private_tmp.iterdir()) == []
+
+
+def test_the_spill_directory_is_removed_when_setting_up_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from policylang.evaluate.batch import BatchEngine
+
+    private_tmp = tmp_path / "tmp"
+    private_tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(private_tmp))
+    with pytest.raises(duckdb.Error):
+        BatchEngine(policylang.load(ROOT / "rules").program, memory_limit="not a size")
+    assert list(private_tmp.iterdir()) == []
+
+
+# ------------------------------------------------------------------ a path is never a glob
+
+
+def _claims_rows(count: int, prefix: str) -> list[dict[str, str]]:
+    with (ROOT / "examples" / "claims.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    return [{**rows[i], "claim_id": f"{prefix}{i}"} for i in range(count)]
+
+
+@pytest.fixture
+def lookalikes(tmp_path: Path) -> Path:
+    """A directory where each special name, read as a pattern, would match more files: the file
+    of 5 claims sits beside `cA.csv` with 20 claims (and `cx.csv`, `c''q.csv` with 20)."""
+    for name in ("c?.csv", "c*.csv", "c[A].csv", "c'q.csv", "c{A,x}.csv"):
+        write_claims(tmp_path / name, _claims_rows(5, "exact-"))
+    for name in ("cA.csv", "cx.csv", "c''q.csv"):
+        write_claims(tmp_path / name, _claims_rows(20, "other-"))
+    return tmp_path
+
+
+@pytest.mark.parametrize("name", ["c?.csv", "c*.csv", "c[A].csv", "c'q.csv", "c{A,x}.csv"])
+@pytest.mark.parametrize("engine", ["batch", "interpret"])
+def test_the_claims_path_is_read_as_one_file(lookalikes: Path, name: str, engine: str) -> None:
+    result = _cli(
+        "check",
+        "rules",
+        "--claims",
+        str(lookalikes / name),
+        "--engine",
+        engine,
+        "--format",
+        "jsonl",
+    )
+    ids = [json.loads(line)["claim_id"] for line in result.stdout.splitlines()]
+    assert ids == [f"exact-{i}" for i in range(5)], result.stderr
+
+
+@pytest.mark.parametrize("name", ["p?.parquet", "p[A].parquet", "p'*.parquet"])
+def test_a_parquet_claims_path_is_read_as_one_file(tmp_path: Path, name: str) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    def parquet(path: Path, rows: list[dict[str, str]]) -> None:
+        pq.write_table(pa.Table.from_pylist(rows), path)
+
+    parquet(tmp_path / name, _claims_rows(5, "exact-"))
+    parquet(tmp_path / "pA.parquet", _claims_rows(20, "other-"))
+    parquet(tmp_path / "p'x.parquet", _claims_rows(20, "other-"))
+    decisions = policylang.load(ROOT / "rules").check(tmp_path / name, engine="batch")
+    assert [d.claim_id for d in decisions] == [f"exact-{i}" for i in range(5)]
+
+
+def test_the_streamed_output_goes_to_exactly_the_named_file(lookalikes: Path) -> None:
+    output = lookalikes / "out?'[1].jsonl"
+    result = _cli(
+        "check",
+        "rules",
+        "--claims",
+        str(lookalikes / "c?.csv"),
+        "--engine",
+        "batch",
+        "--format",
+        "jsonl",
+        "--output",
+        str(output),
+    )
+    assert result.exit_code == 1, result.stderr  # some example claims are rejected
+    lines = output.read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line)["claim_id"] for line in lines] == [f"exact-{i}" for i in range(5)]
+
+
+# ------------------------------------------------------------------ Spark's scratch space
+
+
+def test_sparks_scratch_directory_is_private_and_removed_at_exit(tmp_path: Path) -> None:
+    code = (
+        "from policylang.evaluate.spark.session import private_local_dir; import os, stat; "
+        "path = private_local_dir(); assert path == private_local_dir(); "
+        "print(path, oct(stat.S_IMODE(os.stat(path).st_mode)))"
+    )
+    shown = _python(code, {"TMPDIR": str(tmp_path)}).stdout.split()
+    assert Path(shown[0]).parent == tmp_path and shown[1] == "0o700"
+    assert list(tmp_path.iterdir()) == []  # removed when the process ended
+
+
+def _spark_ready() -> bool:
+    import importlib.util
+    import shutil
+
+    return bool(importlib.util.find_spec("pyspark") and importlib.util.find_spec("sqlglot")) and (
+        shutil.which("java") is not None
+    )
+
+
+@pytest.mark.skipif(not _spark_ready(), reason="no pyspark, sqlglot or Java")
+def test_spark_reads_a_local_claims_path_as_one_file_in_its_private_scratch(
+    lookalikes: Path,
+) -> None:
+    from policylang.evaluate.spark import local_session
+    from policylang.evaluate.spark.engine import check_spark
+    from policylang.evaluate.spark.session import private_local_dir
+
+    spark = local_session()
+    assert spark.sparkContext.getConf().get("spark.local.dir") == private_local_dir()
+    program = policylang.load(ROOT / "rules").program
+    for name in ("c?.csv", "c[A].csv", "c{A,x}.csv", "c*.csv"):
+        decisions = check_spark(program, {}, lookalikes / name, spark)
+        assert [d.claim_id for d in decisions] == [f"exact-{i}" for i in range(5)], name
