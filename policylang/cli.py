@@ -531,13 +531,21 @@ def fmt(
 ) -> None:
     """Rewrite rule files in the canonical layout (comments are kept)."""
     from policylang.format import format_module
+    from policylang.loader import display_name, rule_files
     from policylang.syntax.parser import parse
 
     paths: list[Path] = []
-    for path in files:
-        paths += sorted(path.rglob("*.policy")) if path.is_dir() else [path]
-    unformatted = []
     diagnostics: list[Diagnostic] = []
+    for path in files:
+        if path.is_dir():  # the directory scan of load(): nothing outside the tree is rewritten
+            found, refused = rule_files(path)
+            paths += [Path(display_name(p)) for p in found]
+            diagnostics += refused
+        else:
+            paths.append(path)
+    if diagnostics:
+        _fail(PolicyError(diagnostics))
+    unformatted = []
     for path in paths:
         try:
             text = path.read_text(encoding="utf-8")

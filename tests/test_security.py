@@ -345,3 +345,91 @@ def test_spark_reads_a_local_claims_path_as_one_file_in_its_private_scratch(
     for name in ("c?.csv", "c[A].csv", "c{A,x}.csv", "c*.csv"):
         decisions = check_spark(program, {}, lookalikes / name, spark)
         assert [d.claim_id for d in decisions] == [f"exact-{i}" for i in range(5)], name
+
+
+# ------------------------------------------------------------------ the rules tree
+
+INSIDE = (
+    'policy "inside"\n\ndefine two = 1 + 1\n\ntest "inside runs" {\n  expect value two == 2\n}\n'
+)
+OUTSIDE = 'policy "outside"\n\ntest "outside runs" {\n  expect value 1 == 1\n}\n'
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    """rules/ with one rule file, next to a secret and a rule file outside the tree."""
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "inside.policy").write_text(INSIDE, encoding="utf-8")
+    (tmp_path / "secret.txt").write_text("TOP SECRET first line\n", encoding="utf-8")
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "outside.policy").write_text(OUTSIDE, encoding="utf-8")
+    return tmp_path
+
+
+def _shown(path: Path) -> str:
+    return os.path.relpath(path)
+
+
+def test_a_linked_secret_in_a_rules_directory_is_refused_unread(tree: Path) -> None:
+    link = tree / "rules" / "notes.policy"
+    link.symlink_to("../secret.txt")
+    for command in (["test"], ["check", "--claims", "examples/claims.csv"], ["lint"]):
+        result = _cli(command[0], str(tree / "rules"), *command[1:])
+        assert result.exit_code == 2
+        assert result.stderr.splitlines()[:3] == [
+            f"error[E0806]: `{_shown(link)}` leads outside the rules tree",
+            f" --> {_shown(link)}:1:1",
+            f"  = help: a rules directory is read only below `{_shown(tree / 'rules')}`, as "
+            "imports are: copy the file into the tree instead of linking to it",
+        ]
+        assert "SECRET" not in result.stdout + result.stderr
+        assert "inside runs" not in result.stdout  # nothing was evaluated
+
+
+def test_a_linked_rule_file_outside_the_tree_is_not_loaded(tree: Path) -> None:
+    (tree / "rules" / "ext.policy").symlink_to(tree / "elsewhere" / "outside.policy")
+    result = _cli("test", str(tree / "rules"))
+    assert result.exit_code == 2
+    assert result.stderr.startswith(
+        f"error[E0806]: `{_shown(tree / 'rules' / 'ext.policy')}` leads outside the rules tree\n"
+    )
+    assert "outside runs" not in result.stdout + result.stderr
+
+
+def test_a_linked_directory_outside_the_tree_is_not_loaded(tree: Path) -> None:
+    (tree / "rules" / "more").symlink_to(tree / "elsewhere")
+    result = _cli("test", str(tree / "rules"))
+    # pathlib's scan does not enter a linked directory; were it to, E0806 would refuse it
+    assert "outside runs" not in result.stdout + result.stderr
+    assert result.stdout == "ok   inside runs\n1 passed, 0 failed\n"
+
+
+def test_a_link_inside_the_tree_is_loaded_once(tree: Path) -> None:
+    (tree / "rules" / "alias.policy").symlink_to("inside.policy")
+    result = _cli("test", str(tree / "rules"))
+    assert (result.exit_code, result.stdout) == (0, "ok   inside runs\n1 passed, 0 failed\n")
+
+
+def test_a_named_link_to_a_file_that_is_not_a_rule_file_is_refused_unread(tree: Path) -> None:
+    link = tree / "rules" / "notes.policy"
+    link.symlink_to("../secret.txt")
+    result = _cli("test", str(link))
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[:3] == [
+        f"error[E0807]: `{_shown(link)}` is not a rule file",
+        f" --> {_shown(link)}:1:1",
+        f"  = help: rule files end in `.policy` (`{_shown(link)}` is a link to a file that "
+        "does not)",
+    ]
+    assert "SECRET" not in result.stderr
+
+
+def test_fmt_neither_reads_nor_rewrites_a_linked_file_outside_the_tree(tree: Path) -> None:
+    target = tree / "elsewhere" / "outside.policy"
+    messy = OUTSIDE.replace("\n\n", "\n\n\n\n")
+    target.write_text(messy, encoding="utf-8")
+    (tree / "rules" / "ext.policy").symlink_to(target)
+    result = _cli("fmt", str(tree / "rules"))
+    assert result.exit_code == 2
+    assert "E0806" in result.stderr.splitlines()[0]
+    assert target.read_text(encoding="utf-8") == messy
