@@ -18,6 +18,7 @@ from typer.testing import CliRunner, Result
 
 import policylang
 from policylang.cli import app
+from policylang.diagnostics import render
 from policylang.syntax import cache
 from tests.conftest import ROOT, write_claims
 
@@ -493,3 +494,102 @@ def test_spreadsheet_cell(text: str, cell: str) -> None:
     from policylang.io.spreadsheet import spreadsheet_cell
 
     assert spreadsheet_cell(text) == cell
+
+
+# ------------------------------------------------------------------ control characters on a terminal
+
+ESC_ID = "a\x1b[2Jb\x1b]0;title\x07"  # clear the screen, set the window title
+ESC_ID_SHOWN = "a\\x1b[2Jb\\x1b]0;title\\x07"
+
+
+def test_a_control_character_in_a_rule_file_is_shown_escaped_with_the_caret_in_place(
+    tmp_path: Path,
+) -> None:
+    rules = tmp_path / "bad.policy"
+    rules.write_text('policy "p"\n\ndefine x = "a\x1b[2J\u202e" + ,\n', encoding="utf-8")
+    result = _cli("test", str(rules))
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[:5] == [
+        "error[E0102]: unexpected `,`",
+        f" --> {_shown(rules)}:3:23",
+        "  |",
+        '3 | define x = "a\\x1b[2J\\u202e" + ,',
+        "  | " + " " * 30 + "^ help: expected `(`, `-`, `{`, a date (YYYY-MM-DD), a name, "
+        "a number, a percentage (1.5%), a quoted text, ...",
+    ]
+    lines = result.stderr.splitlines()
+    assert lines[4].index("^") == lines[3].index(",")  # the caret under the escaped line's `,`
+    assert "\x1b" not in result.stderr and "\u202e" not in result.stderr
+
+
+def test_an_unexpected_control_character_is_named_visibly() -> None:
+    from policylang.errors import PolicySyntaxError
+    from policylang.syntax.parser import parse
+
+    with pytest.raises(PolicySyntaxError) as raised:
+        parse('policy "p"\n\x1b[31m\n', "esc.policy")
+    assert str(raised.value.diagnostics[0].message) == "unexpected character `\x1b`"
+    assert render(raised.value.diagnostics[0]).splitlines() == [
+        "error[E0101]: unexpected character `\\x1b`",
+        " --> esc.policy:2:1",
+        "  |",
+        "2 | \\x1b[31m",
+        "  | ^^^^",
+    ]
+
+
+def _esc_claims(tmp_path: Path) -> Path:
+    claims = tmp_path / "claims.csv"
+    write_claims(
+        claims,
+        [
+            {
+                "claim_id": ESC_ID,
+                "provider": "01234567",
+                "insurer": "3311",
+                "patient": "p1",
+                "code": "990001",
+                "start_date": "2025-03-03",
+                "amount": "60.00",
+                "referrer": "huisarts",
+            }
+        ],
+    )
+    return claims
+
+
+def test_a_control_character_in_a_claim_id_is_shown_escaped_in_the_table(tmp_path: Path) -> None:
+    claims = _esc_claims(tmp_path)
+    result = _cli("check", "tests/golden/decisions/core.policy", "--claims", str(claims))
+    assert "\x1b" not in result.stdout and "\x07" not in result.stdout
+    row = result.stdout.splitlines()[3]
+    assert row.startswith("│ a\\x1b[2Jb\\x1b]0;") and "│ accepted │   60.00 │   60.00 │" in row
+    jsonl = _cli(
+        "check", "tests/golden/decisions/core.policy", "--claims", str(claims), "--format", "jsonl"
+    )
+    assert json.loads(jsonl.stdout)["claim_id"] == ESC_ID  # the data keeps the exact value
+
+
+def test_a_control_character_in_a_claim_id_is_shown_escaped_by_explain(tmp_path: Path) -> None:
+    claims = _esc_claims(tmp_path)
+    policy = "tests/golden/decisions/core.policy"
+    result = _cli("explain", policy, "--claims", str(claims), "--claim", ESC_ID)
+    assert result.stdout.splitlines()[0] == f"claim {ESC_ID_SHOWN}: accepted, payable EUR 60.00"
+    assert "\x1b" not in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("plain é ü €", "plain é ü €"),
+        ("\x00\x1b\x7f", "\\x00\\x1b\\x7f"),
+        ("\x9b31m", "\\x9b31m"),  # C1 CSI
+        ("a\tb\nc\rd", "a\\tb\\nc\\rd"),
+        ("\u202eevil\u2066", "\\u202eevil\\u2066"),
+        ("\u2028", "\\u2028"),
+    ],
+)
+def test_visible(text: str, shown: str) -> None:
+    from policylang.terminal import visible
+
+    assert visible(text) == shown
