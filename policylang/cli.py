@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
+import signal
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -660,8 +661,27 @@ def split_modes(
         raise typer.Exit(1)
 
 
+_stopped_by: list[int] = []
+
+
+def _stop(signum: int, frame: Any) -> NoReturn:
+    _stopped_by.append(signum)
+    raise KeyboardInterrupt  # DuckDB stops its query for this one (as "Query interrupted")
+
+
 def main() -> None:
-    app()
+    # Ctrl-C and SIGTERM (kill, a service manager stopping a job) end the run through the
+    # `finally` blocks, which remove the spill directory of claim data (docs/security.md), and
+    # exit 128 + the signal's number, whatever the interrupted library made of it
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        app()
+    except BaseException:
+        if not _stopped_by:
+            raise
+        err.print(Text("interrupted", style="bold red"))
+        raise SystemExit(128 + _stopped_by[0]) from None
 
 
 if __name__ == "__main__":  # pragma: no cover

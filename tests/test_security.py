@@ -225,6 +225,29 @@ def test_the_spill_directory_is_removed_when_the_run_fails(
     assert list(private_tmp.iterdir()) == []
 
 
+def test_the_spill_directory_is_removed_when_the_run_is_terminated(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    claims = _spilling_claims(tmp_path / "claims.csv", 40_000)
+    private_tmp = tmp_path / "tmp"
+    private_tmp.mkdir()
+    command = [sys.executable, "-m", "policylang.cli", "check", "rules", "--claims", str(claims)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(private_tmp)}
+    process = subprocess.Popen(
+        [*command, "--engine", "batch", "--format", "jsonl", "--output", str(tmp_path / "out")],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    while process.poll() is None and not list(private_tmp.glob("policylang-duckdb-*")):
+        time.sleep(0.02)  # until the engine has made its spill directory
+    process.send_signal(signal.SIGTERM)
+    assert process.wait() == 128 + signal.SIGTERM  # it was stopped, not finished
+    assert list(private_tmp.iterdir()) == []
+
+
 def test_the_spill_directory_is_removed_when_setting_up_fails(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
