@@ -39,16 +39,19 @@ def display_name(path: Path) -> str:
 
 
 def rule_files(root: Path) -> tuple[list[Path], list[Diagnostic]]:
-    """The rule files below the directory `root` (resolved, sorted, each once), and an E0806
-    for every `*.policy` entry that leads outside `root`: a symlink to a file elsewhere, or into
-    a directory elsewhere. Refused entries are not read."""
+    """The rule files below the directory `root` (resolved, sorted, each once), an E0806 for
+    every `*.policy` entry that leads outside `root` (a symlink to a file elsewhere, or into a
+    directory elsewhere) and an E0807 for one linked to a file that is no `.policy` file.
+    Refused entries are not read."""
     root = root.resolve()
     found: dict[Path, None] = {}
     refused: list[Diagnostic] = []
     for entry in sorted(root.rglob(f"*{RULE_SUFFIX}")):
         target = entry.resolve()
-        if not target.is_relative_to(root) or target.suffix != RULE_SUFFIX:
+        if not target.is_relative_to(root):
             refused.append(_outside_the_tree(entry, root))
+        elif target.suffix != RULE_SUFFIX:  # a link to a file in the tree that is no rule file
+            refused.append(_not_a_rule_file(entry))
         elif target.is_file():
             found.setdefault(target)
     return list(found), refused
@@ -69,7 +72,7 @@ def _outside_the_tree(entry: Path, root: Path) -> Diagnostic:
     )
 
 
-def _not_a_rule_file(path: Path, target: Path) -> Diagnostic:
+def _not_a_rule_file(path: Path) -> Diagnostic:
     return Diagnostic(
         "E0807",
         f"`{display_name(path)}` is not a rule file",
@@ -104,7 +107,7 @@ def load_files(paths: Iterable[str | os.PathLike[str]]) -> list[LoadedFile]:
         elif path.is_file():
             target = path.resolve()
             if target.suffix != RULE_SUFFIX:
-                diagnostics.append(_not_a_rule_file(path, target))
+                diagnostics.append(_not_a_rule_file(path))
                 continue
             queue.append((target, target.parent))
         else:

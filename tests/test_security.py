@@ -434,6 +434,18 @@ def test_a_link_inside_the_tree_is_loaded_once(tree: Path) -> None:
     assert (result.exit_code, result.stdout) == (0, "ok   inside runs\n1 passed, 0 failed\n")
 
 
+def test_a_link_in_the_tree_to_a_file_that_is_not_a_rule_file_is_refused_unread(
+    tree: Path,
+) -> None:
+    (tree / "rules" / "notes.txt").write_text("TOP SECRET too\n", encoding="utf-8")
+    link = tree / "rules" / "notes.policy"
+    link.symlink_to("notes.txt")
+    result = _cli("test", str(tree / "rules"))
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[0] == f"error[E0807]: `{_shown(link)}` is not a rule file"
+    assert "SECRET" not in result.stderr
+
+
 def test_a_named_link_to_a_file_that_is_not_a_rule_file_is_refused_unread(tree: Path) -> None:
     link = tree / "rules" / "notes.policy"
     link.symlink_to("../secret.txt")
