@@ -628,3 +628,21 @@ def test_visible(text: str, shown: str) -> None:
     from policylang.terminal import visible
 
     assert visible(text) == shown
+
+
+@pytest.mark.skipif(not _spark_ready(), reason="no pyspark, sqlglot or Java")
+def test_spark_writes_the_decisions_to_exactly_the_named_file(lookalikes: Path) -> None:
+    from policylang.evaluate.spark import local_session
+    from policylang.evaluate.spark.engine import SparkEngine
+
+    directory = lookalikes / "out put?[1]%20"
+    directory.mkdir()
+    engine = SparkEngine(policylang.load(ROOT / "rules").program, {}, local_session())
+    try:
+        engine.run(lookalikes / "c?.csv").write_jsonl(directory / "decisions.jsonl")
+    finally:
+        engine.close()
+    lines = (directory / "decisions.jsonl").read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line)["claim_id"] for line in lines] == [f"exact-{i}" for i in range(5)]
+    assert [p.name for p in directory.iterdir()] == ["decisions.jsonl"]
+    assert sorted(p.name for p in lookalikes.iterdir() if p.is_dir()) == ["out put?[1]%20"]

@@ -370,7 +370,9 @@ class SparkEngine:
         try:
             ordered = self._lines().orderBy("_row").select("line").coalesce(1)
             out = scratch / "out"
-            self._guard(lambda: ordered.write.text(out.as_uri()))
+            # `file://` and the path as it is: Hadoop quotes it itself, so as_uri()'s `%20`
+            # for a space (or `%3F` for `?`) would name another directory
+            self._guard(lambda: ordered.write.text(f"file://{out}"))
             parts = sorted(out.glob("part-*"))
             if parts:
                 os.replace(parts[0], target)
