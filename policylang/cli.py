@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
+import signal
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -27,6 +28,8 @@ from policylang.decision import Decision, Summary, format_money
 from policylang.diagnostics import render
 from policylang.errors import Diagnostic, PolicyError
 from policylang.evaluate.gcpause import gc_paused
+from policylang.io.spreadsheet import spreadsheet_row
+from policylang.terminal import visible
 
 app = typer.Typer(
     name="policylang",
@@ -57,6 +60,12 @@ def _options(
     ] = False,
 ) -> None:
     """Executable funding rules for Dutch hospital care: check claims, settle, explain."""
+
+def shown(text: str) -> str:
+    """Input text for rich markup on a terminal: control characters escaped (terminal.py),
+    markup characters too."""
+    return escape(visible(text))
+
 
 RulesArg = Annotated[
     list[Path], typer.Argument(help="Rule files or directories (every .policy file below).")
@@ -96,7 +105,7 @@ def _parse_tables(tables: list[str] | None) -> dict[str, str]:
     for item in tables or []:
         name, sep, path = item.partition("=")
         if not sep or not name or not path:
-            err.print(f"error: --table takes NAME=FILE, got `{escape(item)}`")
+            err.print(f"error: --table takes NAME=FILE, got `{shown(item)}`")
             raise typer.Exit(2)
         parsed[name.strip()] = path.strip()
     return parsed
@@ -105,7 +114,7 @@ def _parse_tables(tables: list[str] | None) -> dict[str, str]:
 def _known_engine(engine: str, known: tuple[str, ...]) -> None:
     if engine not in known:
         choices = ", ".join(known[:-1]) + f" or {known[-1]}"
-        err.print(f"error: unknown --engine `{escape(engine)}`; use {choices}")
+        err.print(f"error: unknown --engine `{shown(engine)}`; use {choices}")
         raise typer.Exit(2)
 
 
@@ -118,15 +127,15 @@ def _engine_outcome(run: Callable[[], Any]) -> Any:
     try:
         outcome = run()
     except SparkUnavailable as error:
-        err.print(f"error: {escape(str(error))}")
+        err.print(f"error: {shown(str(error))}")
         raise typer.Exit(2) from error
     except UnsupportedInBatch as error:
-        err.print(f"error: {escape(str(error))}; use --engine interpret or auto")
+        err.print(f"error: {shown(str(error))}; use --engine interpret or auto")
         raise typer.Exit(2) from error
     except PolicyError as error:
         _fail(error)
     for note in outcome.notes:
-        err.print(escape(note))
+        err.print(shown(note))
     return outcome
 
 
@@ -154,16 +163,16 @@ def _decisions_table(decisions: list[Decision], limit: int) -> Table:
     colours = {"accepted": "green", "adjusted": "yellow", "rejected": "red", "error": "magenta"}
     for decision in decisions[:limit]:
         reasons = "\n".join(
-            r.message + (f" [dim]({escape(r.source)})[/dim]" if r.source else "")
+            shown(r.message) + (f" [dim]({shown(r.source)})[/dim]" if r.source else "")
             for r in decision.reasons
             if not r.message.startswith("funded as")
         )
         table.add_row(
-            escape(decision.claim_id),
+            shown(decision.claim_id),
             f"[{colours[decision.status]}]{decision.status}[/]",
             format_money(decision.claimed) if decision.claimed is not None else "",
             format_money(decision.payable),
-            escape(decision.title or ""),
+            shown(decision.title or ""),
             reasons if reasons else "",
         )
     return table
@@ -181,15 +190,15 @@ def print_invariants(results: Iterable[Any]) -> None:
     """Invariants on stderr, so decisions on stdout stay machine-readable (docs/invariants.md)."""
     for result in results:
         if result.holds:
-            err.print(f"invariant {escape(result.name)}: [green]holds[/green]")
+            err.print(f"invariant {shown(result.name)}: [green]holds[/green]")
             continue
         err.print(
-            f"invariant {escape(result.name)}: [red]VIOLATED[/red] ({result.count}) "
-            f"[dim]{escape(result.description)}[/dim]"
+            f"invariant {shown(result.name)}: [red]VIOLATED[/red] ({result.count}) "
+            f"[dim]{shown(result.description)}[/dim]"
         )
         for violation in result.violations:
             claims = ", ".join(violation.claims)
-            err.print(f"  claims {escape(claims or '-')}: {escape(violation.detail)}")
+            err.print(f"  claims {shown(claims or '-')}: {shown(violation.detail)}")
 
 
 def _write_decisions(
@@ -219,19 +228,21 @@ def _write_decisions(
                 ["claim_id", "status", "claimed", "payable", "title", "funding", "reasons"]
             )
             for d in decisions:
-                writer.writerow(
-                    [
-                        d.claim_id,
-                        d.status,
-                        format_money(d.claimed) if d.claimed is not None else "",
-                        format_money(d.payable),
-                        d.title or "",
-                        d.funding or "",
-                        " | ".join(
-                            f"{r.rule}: {r.message}" + (f" ({r.source})" if r.source else "")
-                            for r in d.reasons
-                        ),
-                    ]
+                writer.writerow(  # no cell a spreadsheet runs as a formula: io/spreadsheet.py
+                    spreadsheet_row(
+                        [
+                            d.claim_id,
+                            d.status,
+                            format_money(d.claimed) if d.claimed is not None else "",
+                            format_money(d.payable),
+                            d.title or "",
+                            d.funding or "",
+                            " | ".join(
+                                f"{r.rule}: {r.message}" + (f" ({r.source})" if r.source else "")
+                                for r in d.reasons
+                            ),
+                        ]
+                    )
                 )
         else:
             console = Console(file=handle, highlight=False, soft_wrap=True) if output else out
@@ -273,7 +284,7 @@ def check(
 ) -> None:
     """Evaluate every claim: one decision per claim, with reasons and citations."""
     if format not in ("table", "json", "jsonl", "csv"):
-        err.print(f"error: unknown --format `{escape(format)}`; use table, json, jsonl or csv")
+        err.print(f"error: unknown --format `{shown(format)}`; use table, json, jsonl or csv")
         raise typer.Exit(2)
     _known_engine(engine, ("interpret", "batch", "spark", "auto"))
     policy = _policy(rules, table)
@@ -349,7 +360,7 @@ def settle(
 ) -> None:
     """Settle a claim set: money lines per party, and the checks the rule files declare."""
     if format not in ("table", "json"):
-        err.print(f"error: unknown --format `{escape(format)}`; use table or json")
+        err.print(f"error: unknown --format `{shown(format)}`; use table or json")
         raise typer.Exit(2)
     _known_engine(engine, ("interpret", "batch", "auto"))  # Spark checks, it does not settle
     policy = _policy(rules, table)
@@ -383,11 +394,11 @@ def settle(
                 lines.add_column(column, justify=justify)  # type: ignore[arg-type]
             for line in result.lines:
                 lines.add_row(
-                    escape(line.settlement),
-                    escape(line.party),
-                    escape(line.item),
+                    shown(line.settlement),
+                    shown(line.party),
+                    shown(line.item),
                     format_money(line.amount),
-                    escape(line.source or ""),
+                    shown(line.source or ""),
                 )
             console.print(lines)
             for check in result.checks:
@@ -400,7 +411,7 @@ def settle(
                 else:
                     mark = "[red]FAILS[/red]"
                 console.print(
-                    f"check {escape(check.name)}: {mark}  [dim]{escape(check.detail)}[/dim]"
+                    f"check {shown(check.name)}: {mark}  [dim]{shown(check.detail)}[/dim]"
                 )
     finally:
         if output:
@@ -445,19 +456,19 @@ def explain(
         )
     else:
         out.print(
-            f"[bold]claim {escape(decision.claim_id)}[/bold]: {decision.status}, "
+            f"[bold]claim {shown(decision.claim_id)}[/bold]: {decision.status}, "
             f"payable EUR {format_money(decision.payable)}"
         )
         for step in explanation.steps:
-            source = f" [dim]({escape(step.source)})[/dim]" if step.source else ""
-            detail = f": {escape(step.detail)}" if step.detail else ""
+            source = f" [dim]({shown(step.source)})[/dim]" if step.source else ""
+            detail = f": {shown(step.detail)}" if step.detail else ""
             out.print(
-                f"  {step.kind:<11} {escape(step.name)} -> {escape(step.outcome)}{detail}{source}"
+                f"  {step.kind:<11} {shown(step.name)} -> {shown(step.outcome)}{detail}{source}"
             )
         out.print("[bold]reasons[/bold]")
         for reason in decision.reasons:
-            source = f" [dim]({escape(reason.source)})[/dim]" if reason.source else ""
-            out.print(f"  {escape(reason.rule)}: {escape(reason.message)}{source}")
+            source = f" [dim]({shown(reason.source)})[/dim]" if reason.source else ""
+            out.print(f"  {shown(reason.rule)}: {shown(reason.message)}{source}")
     if decision.status in ("rejected", "error"):
         raise typer.Exit(1)
 
@@ -472,12 +483,12 @@ def test(rules: RulesArg) -> None:
     failed = 0
     for result in results:
         if result.passed:
-            out.print(f"[green]ok[/green]   {escape(result.name)}")
+            out.print(f"[green]ok[/green]   {shown(result.name)}")
             continue
         failed += 1
-        out.print(f"[red]FAIL[/red] {escape(result.name)} [dim]({result.span.location()})[/dim]")
+        out.print(f"[red]FAIL[/red] {shown(result.name)} [dim]({result.span.location()})[/dim]")
         for failure in result.failures:
-            out.print(f"       {escape(failure)}")
+            out.print(f"       {shown(failure)}")
     out.print(f"{len(results) - failed} passed, {failed} failed")
     if failed:
         raise typer.Exit(1)
@@ -544,18 +555,20 @@ def verify(
     for result in results:
         if result.holds:
             out.print(
-                f"invariant {escape(result.name)}: [green]held[/green] "
+                f"invariant {shown(result.name)}: [green]held[/green] "
                 f"[dim]({result.examples} generated claim sets, seed {seed})[/dim]"
             )
             continue
         out.print(
-            f"invariant {escape(result.name)}: [red]VIOLATED[/red] [dim]{escape(result.description)}[/dim]"
+            f"invariant {shown(result.name)}: [red]VIOLATED[/red] [dim]{shown(result.description)}[/dim]"
         )
         for violation in result.violation.violations if result.violation else ():
-            out.print(f"  {escape(violation.detail)}")
-        out.print(f"  minimal counterexample: {len(result.claims)} claims in {result.files[0]}")
+            out.print(f"  {shown(violation.detail)}")
+        out.print(
+            f"  minimal counterexample: {len(result.claims)} claims in {shown(str(result.files[0]))}"
+        )
         command = result.command([str(r) for r in rules]) + "".join(f" {g}" for g in given)
-        out.print(f"  reproduce: {escape(command)}")
+        out.print(f"  reproduce: {shown(command)}")
     if any(not r.holds for r in results):
         raise typer.Exit(1)
 
@@ -573,20 +586,28 @@ def fmt(
 ) -> None:
     """Rewrite rule files in the canonical layout (comments are kept); `-` reads stdin."""
     from policylang.format import format_module
+    from policylang.loader import display_name, rule_files
     from policylang.syntax.parser import parse
 
     if files == [Path("-")]:
         _fmt_stdin(check, diff)
     paths: list[Path] = []
-    for path in files:
-        paths += sorted(path.rglob("*.policy")) if path.is_dir() else [path]
-    unformatted = []
     diagnostics: list[Diagnostic] = []
+    for path in files:
+        if path.is_dir():  # the directory scan of load(): nothing outside the tree is rewritten
+            found, refused = rule_files(path)
+            paths += [Path(display_name(p)) for p in found]
+            diagnostics += refused
+        else:
+            paths.append(path)
+    if diagnostics:
+        _fail(PolicyError(diagnostics))
+    unformatted = []
     for path in paths:
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as error:
-            err.print(f"error: cannot read `{escape(str(path))}`: {escape(str(error))}")
+            err.print(f"error: cannot read `{shown(str(path))}`: {shown(str(error))}")
             raise typer.Exit(2) from error
         try:
             formatted = format_module(parse(text, str(path)))
@@ -603,7 +624,7 @@ def fmt(
         _fail(PolicyError(diagnostics))
     verb = "would reformat" if check or diff else "reformatted"
     for path in unformatted:
-        err.print(f"{verb} {escape(str(path))}")
+        err.print(f"{verb} {shown(str(path))}")
     err.print(f"{len(paths)} files, {len(unformatted)} {verb}")
     if (check or diff) and unformatted:
         raise typer.Exit(1)
@@ -618,21 +639,21 @@ def inspect(
     from policylang.io.ei.zh308 import inspection_rows
 
     if not file.is_file():
-        err.print(f"error: `{escape(str(file))}` does not exist")
+        err.print(f"error: `{shown(str(file))}` does not exist")
         raise typer.Exit(2)
     if not looks_like_ei(file):
         err.print(
-            f"error: `{escape(str(file))}` is not a Vektis EI file "
+            f"error: `{shown(str(file))}` is not a Vektis EI file "
             "(its first record is not a header record 01 with a known EI code)"
         )
         raise typer.Exit(2)
     inspection = inspect_ei(file)
-    table = Table(title=escape(str(file)), header_style="bold", show_header=False)
+    table = Table(title=shown(str(file)), header_style="bold", show_header=False)
     table.add_column("what")
     table.add_column("value")
     for label, value in inspection_rows(inspection):
         style = "red" if label == "problem" else ""
-        table.add_row(escape(label), f"[{style}]{escape(value)}[/]" if style else escape(value))
+        table.add_row(shown(label), f"[{style}]{shown(value)}[/]" if style else shown(value))
     out.print(table)
     if inspection.problems:
         raise typer.Exit(1)
@@ -661,10 +682,10 @@ def split_modes(
         for line in result.lines:
             lines.add_row(
                 line.mode,
-                escape(line.trajectory),
-                escape(line.payer),
-                escape(line.payee),
-                escape(line.item),
+                shown(line.trajectory),
+                shown(line.payer),
+                shown(line.payee),
+                shown(line.item),
                 format_money(line.amount),
             )
         out.print(lines)
@@ -672,21 +693,40 @@ def split_modes(
         for column in ("provider", "today", "split"):
             hospitals.add_column(column, justify="left" if column == "provider" else "right")
         for provider, in_today, in_split in result.hospitals:
-            hospitals.add_row(escape(provider), format_money(in_today), format_money(in_split))
+            hospitals.add_row(shown(provider), format_money(in_today), format_money(in_split))
         hospitals.add_row(
             "insurer pays", format_money(result.insurer_today), format_money(result.insurer_split)
         )
         out.print(hospitals)
         for problem in result.problems:
-            out.print(f"[yellow]{escape(problem)}[/yellow]")
+            out.print(f"[yellow]{shown(problem)}[/yellow]")
         mark = "[green]holds[/green]" if result.holds else "[red]FAILS[/red]"
         out.print(f"check same_money_both_modes: {mark}")
     if not result.holds:
         raise typer.Exit(1)
 
 
+_stopped_by: list[int] = []
+
+
+def _stop(signum: int, frame: Any) -> NoReturn:
+    _stopped_by.append(signum)
+    raise KeyboardInterrupt  # DuckDB stops its query for this one (as "Query interrupted")
+
+
 def main() -> None:
-    app()
+    # Ctrl-C and SIGTERM (kill, a service manager stopping a job) end the run through the
+    # `finally` blocks, which remove the spill directory of claim data (docs/security.md), and
+    # exit 128 + the signal's number, whatever the interrupted library made of it
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        app()
+    except BaseException:
+        if not _stopped_by:
+            raise
+        err.print(Text("interrupted", style="bold red"))
+        raise SystemExit(128 + _stopped_by[0]) from None
 
 
 # ---------------------------------------------------------------- editor support (docs/editors.md)

@@ -2,7 +2,9 @@
 
 A path on the command line is a rule file or a directory (every `*.policy` file below it). Its
 directory is the rules tree: an import is resolved relative to the importing file and must stay
-inside that tree, so a rule file can never read anything but other rule files.
+inside that tree, so a rule file can never read anything but other rule files. The directory
+scan keeps the same rule: a `*.policy` entry is resolved (symlinks followed) and refused, unread,
+when it leads outside the tree, so no diagnostic ever quotes a file that is not a rule file.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 import attrs
 
 from policylang.errors import Diagnostic, PolicyError, PolicySyntaxError
+from policylang.source import SourceFile, Span
 from policylang.syntax import nodes
 from policylang.syntax.parser import parse
 
@@ -35,6 +38,54 @@ def display_name(path: Path) -> str:
         return str(path)
 
 
+def rule_files(root: Path) -> tuple[list[Path], list[Diagnostic]]:
+    """The rule files below the directory `root` (resolved, sorted, each once), an E0806 for
+    every `*.policy` entry that leads outside `root` (a symlink to a file elsewhere, or into a
+    directory elsewhere) and an E0807 for one linked to a file that is no `.policy` file.
+    Refused entries are not read."""
+    root = root.resolve()
+    found: dict[Path, None] = {}
+    refused: list[Diagnostic] = []
+    for entry in sorted(root.rglob(f"*{RULE_SUFFIX}")):
+        target = entry.resolve()
+        if not target.is_relative_to(root):
+            refused.append(_outside_the_tree(entry, root))
+        elif target.suffix != RULE_SUFFIX:  # a link to a file in the tree that is no rule file
+            refused.append(_not_a_rule_file(entry))
+        elif target.is_file():
+            found.setdefault(target)
+    return list(found), refused
+
+
+def _located(path: Path) -> Span:
+    """A span naming a file we do not read (the diagnostic shows `--> file:1:1`, no text)."""
+    return Span(SourceFile(display_name(path), ""), 0, 0)
+
+
+def _outside_the_tree(entry: Path, root: Path) -> Diagnostic:
+    return Diagnostic(
+        "E0806",
+        f"`{display_name(entry)}` leads outside the rules tree",
+        _located(entry),
+        f"a rules directory is read only below `{display_name(root)}`, as imports are: "
+        "copy the file into the tree instead of linking to it",
+    )
+
+
+def _not_a_rule_file(path: Path) -> Diagnostic:
+    return Diagnostic(
+        "E0807",
+        f"`{display_name(path)}` is not a rule file",
+        _located(path),
+        f"rule files end in `{RULE_SUFFIX}`"
+        + (
+            f" (`{display_name(path)}` is a link to a file that does not)"
+            if path.suffix == RULE_SUFFIX
+            else ""
+        ),
+    )
+
+
 def _read_file(path: Path) -> str:
     return path.read_text(encoding="utf-8")
 
@@ -53,14 +104,19 @@ def load_files(
         path = Path(raw)
         if path.is_dir():
             root = path.resolve()
-            found = sorted(p for p in root.rglob(f"*{RULE_SUFFIX}") if p.is_file())
-            if not found:
+            found, refused = rule_files(root)
+            diagnostics += refused
+            if not found and not refused:
                 diagnostics.append(
                     Diagnostic("E0801", f"no `{RULE_SUFFIX}` files in directory `{raw}`")
                 )
             queue += [(p, root) for p in found]
         elif path.is_file():
-            queue.append((path.resolve(), path.resolve().parent))
+            target = path.resolve()
+            if target.suffix != RULE_SUFFIX:
+                diagnostics.append(_not_a_rule_file(path))
+                continue
+            queue.append((target, target.parent))
         else:
             diagnostics.append(Diagnostic("E0801", f"rule file `{raw}` does not exist"))
 

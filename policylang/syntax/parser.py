@@ -1,7 +1,8 @@
 """Parse rule-file text into our AST, collecting every syntax error of the file.
 
 The Lark parser is built once per process (LALR, contextual lexer, positions kept) from the one
-grammar in grammar/policy.lark, which the wheel ships as policylang/grammar/policy.lark.
+grammar in grammar/policy.lark, which the wheel ships as policylang/grammar/policy.lark. Its
+tables are cached across processes only in a directory private to the user (syntax/cache.py).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from policylang.errors import Diagnostic, PolicySyntaxError
 from policylang.source import SourceFile, Span
 from policylang.syntax import nodes
+from policylang.syntax.cache import parser_cache_file
 
 # Readable names for the grammar's terminals, used in "expected ..." messages.
 _TERMINAL_NAMES = {
@@ -55,15 +57,23 @@ def grammar_text() -> str:
     return checkout.read_text(encoding="utf-8")
 
 
+# How the parser is built (the tests build Lark's own temp-file cache with the same options)
+LARK_OPTIONS = {
+    "parser": "lalr",
+    "lexer": "contextual",
+    "propagate_positions": True,
+    "maybe_placeholders": True,
+}
+
+
 @functools.cache
 def _parser() -> lark.Lark:
     return lark.Lark(
         grammar_text(),
-        parser="lalr",
-        lexer="contextual",
-        propagate_positions=True,
-        maybe_placeholders=True,
-        cache=True,  # compiled LALR tables, reused across processes (a file in the temp dir)
+        **LARK_OPTIONS,
+        # the compiled LALR tables, reused across processes: never Lark's `cache=True`, which
+        # unpickles a file anyone can create in the shared temporary directory
+        cache=parser_cache_file() or False,
     )
 
 

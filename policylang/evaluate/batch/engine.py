@@ -11,7 +11,9 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import tempfile
+import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal
 from pathlib import Path
@@ -24,7 +26,7 @@ from policylang.decision import STATUSES, Decision, Reason, Summary
 from policylang.evaluate.batch import cross
 from policylang.evaluate.batch.errors import UnsupportedInBatch
 from policylang.evaluate.batch.plan import Planner, funded_reason
-from policylang.evaluate.batch.sqltext import column_type, jconst, jdyn, quote
+from policylang.evaluate.batch.sqltext import column_type, jconst, jdyn, path_literal, quote
 
 FALLBACK = "batch-fallback: "
 # DuckDB's own default is 80% of RAM; with a limit it spills the decided-claims table and the
@@ -125,6 +127,17 @@ class BatchEngine:
         self.program = program
         self.tables = dict(tables or {})
         self.con = duckdb.connect(config={"preserve_insertion_order": True})
+        # DuckDB spills claim data (patient ids, amounts) to temp_directory: a directory of
+        # this run only, 0700 with a random name, removed by close() or at the latest at exit
+        self.spill = Path(tempfile.mkdtemp(prefix="policylang-duckdb-"))
+        self._cleanup = weakref.finalize(self, _close_and_remove, self.con, self.spill)
+        try:
+            self._configure(threads, memory_limit)
+        except BaseException:
+            self.close()
+            raise
+
+    def _configure(self, threads: int | None, memory_limit: str | None) -> None:
         if threads:
             self.con.execute(f"SET threads = {int(threads)}")
         # the default limit is a preference, not a promise: a statement DuckDB cannot run in it
@@ -133,9 +146,7 @@ class BatchEngine:
         self._relax = list(RELAXED_MEMORY) if memory_limit == DEFAULT_MEMORY else []
         if memory_limit:
             self.con.execute(f"SET memory_limit = {quote(memory_limit)}")
-        self.con.execute(
-            f"SET temp_directory = {quote(tempfile.gettempdir() + '/policylang-duckdb')}"
-        )
+        self.con.execute(f"SET temp_directory = {quote(str(self.spill))}")
         self._register_tables()
 
     # ------------------------------------------------------------ inputs
@@ -191,7 +202,7 @@ class BatchEngine:
         return f"SELECT {', '.join(columns)} FROM {relation}"
 
     def _parquet(self, path: Path, fields: list[str]) -> tuple[str, dict[str, str]]:
-        relation = f"read_parquet({quote(str(path))}, file_row_number = true)"
+        relation = f"read_parquet({path_literal(str(path))}, file_row_number = true)"
         try:
             schema = self.con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
         except Exception as error:
@@ -221,7 +232,7 @@ class BatchEngine:
         columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(header))) + "}"
         try:
             self.con.execute(
-                f"CREATE OR REPLACE TEMP TABLE raw AS SELECT * FROM read_csv({quote(str(path))}, "
+                f"CREATE OR REPLACE TEMP TABLE raw AS SELECT * FROM read_csv({path_literal(str(path))}, "
                 f"columns = {columns}, header = true, auto_detect = false, delim = ',', "
                 "quote = '\"', escape = '\"', strict_mode = true, null_padding = false, "
                 "encoding = 'utf-8')"
@@ -412,7 +423,13 @@ class BatchEngine:
         return Summary(total, by_status, claimed, payable)
 
     def close(self) -> None:
-        self.con.close()
+        """Close the connection and remove the spill directory (idempotent)."""
+        self._cleanup()
+
+
+def _close_and_remove(con: Any, spill: Path) -> None:
+    con.close()  # first: DuckDB holds its spill files open
+    shutil.rmtree(spill, ignore_errors=True)
 
 
 def csv_header(path: Path) -> list[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -27,6 +28,17 @@ _SHORT = {8: "\\b", 9: "\\t", 10: "\\n", 12: "\\f", 13: "\\r"}
 def quote(text: str) -> str:
     """A SQL string literal."""
     return "'" + text.replace("'", "''") + "'"
+
+
+# DuckDB expands `*`, `?`, `[...]` (and `**`) in every file name it reads, also inside a list;
+# a character in brackets is that character only. `{` is not special today; escaped anyway.
+_GLOB_CHARS = re.compile(r"([*?\[{])")
+
+
+def path_literal(path: str) -> str:
+    """A SQL string literal DuckDB reads as exactly this one file, never as a glob pattern:
+    `c?.csv` is the file of that name, not also `cA.csv` beside it."""
+    return quote(_GLOB_CHARS.sub(r"[\1]", path))
 
 
 def ws_literal() -> str:

@@ -18,6 +18,7 @@ No Python runs on the executors: a cluster needs policylang on the driver only.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
@@ -150,7 +151,8 @@ class SparkEngine:
                 if fmt is None and path.is_file():
                     fmt = detect_format(path)
                 if fmt == "csv" and path.is_file():
-                    return self._csv(str(path.resolve()), fields, _header(path))
+                    return self._csv(hadoop_literal(str(path.resolve())), fields, _header(path))
+                text = hadoop_literal(str(path.resolve()))  # a local name is never a glob
             fmt = fmt or ("csv" if text.lower().rstrip("/").endswith(".csv") else "parquet")
             if fmt == "parquet":
                 return self._typed_frame(self.spark.read.parquet(text), fields)
@@ -368,7 +370,9 @@ class SparkEngine:
         try:
             ordered = self._lines().orderBy("_row").select("line").coalesce(1)
             out = scratch / "out"
-            self._guard(lambda: ordered.write.text(out.as_uri()))
+            # `file://` and the path as it is: Hadoop quotes it itself, so as_uri()'s `%20`
+            # for a space (or `%3F` for `?`) would name another directory
+            self._guard(lambda: ordered.write.text(f"file://{out}"))
             parts = sorted(out.glob("part-*"))
             if parts:
                 os.replace(parts[0], target)
@@ -395,6 +399,15 @@ class _Fetched:
 
     def fetchone(self) -> tuple[Any, ...] | None:
         return self.rows[0] if self.rows else None
+
+
+_HADOOP_GLOB_CHARS = re.compile(r"([\\*?\[\]{}])")
+
+
+def hadoop_literal(path: str) -> str:
+    """A local path as Spark reads exactly that file: Hadoop expands `*`, `?`, `[...]` and
+    `{a,b}` in every path it is given, and a backslash makes the next character plain."""
+    return _HADOOP_GLOB_CHARS.sub(r"\\\1", path)
 
 
 def _header(path: Path) -> list[str]:

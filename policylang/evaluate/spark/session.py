@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
+import functools
 import os
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -44,9 +47,22 @@ def require_spark() -> None:
         )
 
 
+@functools.cache
+def private_local_dir() -> str:
+    """Spark's scratch space for this process (`spark.local.dir`: shuffle files, spilled and
+    checkpointed blocks, all claim data): 0700 with a random name, removed at exit. Spark's
+    default is the shared /tmp, where its block manager directories are 0755 and the files
+    0644, readable by every local user."""
+    path = tempfile.mkdtemp(prefix="policylang-spark-")
+    # registered before the session starts, so it runs after pyspark's own exit handlers
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
+
+
 def local_session(cores: int = 2) -> Any:
     """The local SparkSession of this process (created once, reused): `local[cores]`, no UI,
-    few shuffle partitions, warnings only from Spark's own logging."""
+    few shuffle partitions, warnings only from Spark's own logging, scratch files in a private
+    directory."""
     require_spark()
     from pyspark.sql import SparkSession
 
@@ -61,6 +77,7 @@ def local_session(cores: int = 2) -> Any:
         # fails after seconds of compiling and Spark interprets anyway
         .config("spark.sql.codegen.wholeStage", "false")
         .config("spark.sql.codegen.factoryMode", "NO_CODEGEN")
+        .config("spark.local.dir", private_local_dir())
         .config("spark.driver.host", "127.0.0.1")
         .config("spark.driver.bindAddress", "127.0.0.1")
         .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={LOG4J.as_uri()}")
