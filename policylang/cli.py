@@ -667,6 +667,199 @@ def split_modes(
         raise typer.Exit(1)
 
 
+# ---------------------------------------------------------------- impact: diff and report
+# Self-contained (docs/impact.md): the comparison lives in policylang/impact/, this block only
+# parses options and renders. Exit status of `diff`, like diff(1): 0 nothing changed, 1 something
+# changed, 2 bad input (nothing was compared).
+
+DIFF_FORMATS = ("table", "json", "csv", "html")
+
+
+@app.command("diff")
+def diff_command(
+    base: Annotated[str, typer.Argument(help="Base rules: a file, a directory, or PATH@REV.")],
+    new: Annotated[
+        str | None, typer.Argument(help="New rules (leave out with --against).")
+    ] = None,
+    claims: ClaimsOpt = Path("claims.csv"),
+    against: Annotated[
+        Path | None,
+        typer.Option("--against", help="Compare one policy over --claims (old) and this file."),
+    ] = None,
+    table: TablesOpt = None,
+    base_table: Annotated[
+        list[str] | None, typer.Option("--base-table", help="NAME=FILE for the base side only.")
+    ] = None,
+    new_table: Annotated[
+        list[str] | None, typer.Option("--new-table", help="NAME=FILE for the new side only.")
+    ] = None,
+    by: Annotated[
+        list[str] | None, typer.Option("--by", help="Also total by this claim column.")
+    ] = None,
+    settlement: Annotated[
+        list[str] | None, typer.Option("--settlement", help="Settle and compare (repeatable).")
+    ] = None,
+    year: Annotated[int | None, typer.Option("--year", help="Year of the settlement.")] = None,
+    format: Annotated[str, typer.Option("--format", help="table, json, csv or html.")] = "table",
+    output: Annotated[Path | None, typer.Option("--output", help="Write here.")] = None,
+    engine: Annotated[
+        str, typer.Option("--engine", help="interpret, batch or auto (as for check).")
+    ] = "interpret",
+) -> None:
+    """Impact of a rule change: per claim what changed and why, money per group, settlements."""
+    from policylang.impact import diff as compare_runs
+
+    if format not in DIFF_FORMATS:
+        err.print(f"error: unknown --format `{escape(format)}`; use table, json, csv or html")
+        raise typer.Exit(2)
+    _known_engine(engine, ("interpret", "batch", "auto"))
+    try:
+        comparison = compare_runs(
+            base,
+            new,
+            claims=claims,
+            against=against,
+            tables=_parse_tables(table),
+            base_tables=_parse_tables(base_table),
+            new_tables=_parse_tables(new_table),
+            by=by or (),
+            settlements=settlement,
+            year=year,
+            engine=engine,
+        )
+    except PolicyError as error:
+        _fail(error)
+    _write_comparison(comparison, format, output)
+    if comparison.changed:
+        raise typer.Exit(1)
+
+
+@app.command("report")
+def report_command(
+    rules: Annotated[str, typer.Argument(help="Rules: a file, a directory, or PATH@REV.")],
+    claims: ClaimsOpt,
+    output: Annotated[Path, typer.Option("--output", help="The HTML file to write.")],
+    table: TablesOpt = None,
+    by: Annotated[
+        list[str] | None, typer.Option("--by", help="Also total by this claim column.")
+    ] = None,
+    settlement: Annotated[
+        list[str] | None, typer.Option("--settlement", help="Settle too (repeatable).")
+    ] = None,
+    year: Annotated[int | None, typer.Option("--year", help="Year of the settlement.")] = None,
+) -> None:
+    """A self-contained HTML page of one run: totals per hospital, insurer, title; settlement."""
+    from policylang.impact import single_run
+    from policylang.impact.report import run_html
+
+    try:
+        side = single_run(
+            rules,
+            claims,
+            tables=_parse_tables(table),
+            by=by or (),
+            settlements=settlement,
+            year=year,
+        )
+    except PolicyError as error:
+        _fail(error)
+    output.write_text(run_html(side, tuple(by or ())), encoding="utf-8")
+    err.print(f"wrote {escape(str(output))}: {_summary_text(side.summary)}")
+
+
+def _write_comparison(comparison: Any, fmt: str, output: Path | None) -> None:
+    from policylang.impact.export import write_changes_csv
+    from policylang.impact.report import comparison_html
+
+    handle: Any = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
+    try:
+        if fmt == "json":
+            json.dump(comparison.to_json(), handle, indent=2, ensure_ascii=False)
+            handle.write("\n")
+        elif fmt == "csv":
+            write_changes_csv(comparison, handle)
+        elif fmt == "html":
+            handle.write(comparison_html(comparison))
+        else:
+            console = Console(file=handle, highlight=False, soft_wrap=True) if output else out
+            _print_comparison(console, comparison)
+    finally:
+        if output:
+            handle.close()
+    summary = comparison.summary_json()
+    err.print(
+        f"{summary['changed_claims']} claims changed; payable EUR {summary['payable_before']} -> "
+        f"EUR {summary['payable_after']} ({_signed(summary['payable_change'])})"
+    )
+
+
+def _signed(amount: str) -> str:
+    return amount if amount.startswith("-") else f"+{amount}"
+
+
+def _print_comparison(console: Console, comparison: Any, limit: int = 50) -> None:
+    changes = Table(title="changed claims", header_style="bold")
+    for column in ("claim", "status", "payable", "change", "title", "why"):
+        changes.add_column(column, justify="right" if column in ("payable", "change") else "left")
+    for change in comparison.largest(limit):
+        a, b = change.before, change.after
+        why = []
+        for side, reason in (("before", change.reason_before), ("after", change.reason_after)):
+            if reason is not None:
+                cite = f" [dim]({escape(reason.source)})[/dim]" if reason.source else ""
+                why.append(f"{side}: {escape(reason.message)}{cite}")
+        changes.add_row(
+            escape(change.claim_id),
+            f"{a.status if a else '-'} -> {b.status if b else '-'}",
+            f"{format_money(a.payable) if a else '-'} -> {format_money(b.payable) if b else '-'}",
+            _signed(format_money(change.payable_change)),
+            escape(" -> ".join(dict.fromkeys([(a or b).title or "", (b or a).title or ""]))),
+            "\n".join(why),
+        )
+    console.print(changes)
+    if len(comparison.changes) > limit:
+        console.print(f"[dim]... {len(comparison.changes) - limit} more; use --format csv[/dim]")
+    for name, groups in comparison.groups.items():
+        moved = [g for g in groups if g.payable_change or g.claimed_change]
+        if not moved:
+            continue
+        grouped = Table(title=f"by {escape(name)}", header_style="bold")
+        for column in ("", "claimed before", "claimed after", "payable before", "payable after",
+                       "change"):  # fmt: skip
+            grouped.add_column(column or escape(name), justify="right" if column else "left")
+        for g in moved:
+            grouped.add_row(
+                escape(g.key),
+                format_money(g.before.claimed),
+                format_money(g.after.claimed),
+                format_money(g.before.payable),
+                format_money(g.after.payable),
+                _signed(format_money(g.payable_change)),
+            )
+        console.print(grouped)
+    lines = [line for line in comparison.lines if line.changed]
+    if lines:
+        settled = Table(title="settlement lines that changed", header_style="bold")
+        for column in ("settlement", "party", "item", "before", "after", "change"):
+            settled.add_column(column, justify="right" if column in ("before", "after", "change") else "left")
+        for line in lines:
+            settled.add_row(
+                escape(line.settlement),
+                escape(line.party),
+                escape(line.item),
+                format_money(line.before) if line.before is not None else "-",
+                format_money(line.after) if line.after is not None else "-",
+                _signed(format_money(line.change)),
+            )
+        console.print(settled)
+    colours = {"holds": "green", "fails": "red", "warning": "yellow"}
+    for state in comparison.states:
+        before = f"[{colours.get(state.before, 'dim')}]{state.before}[/]"
+        after = f"[{colours.get(state.after, 'dim')}]{state.after}[/]"
+        mark = " [bold red]BROKEN by this change[/bold red]" if state.verdict == "broken" else ""
+        console.print(f"{state.kind} {escape(state.name)}: {before} -> {after}{mark}")
+
+
 def main() -> None:
     app()
 
