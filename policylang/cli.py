@@ -781,7 +781,9 @@ def _write_comparison(comparison: Any, fmt: str, output: Path | None) -> None:
         elif fmt == "html":
             handle.write(comparison_html(comparison))
         else:
-            console = Console(file=handle, highlight=False, soft_wrap=True) if output else out
+            console = (
+                Console(file=handle, highlight=False, soft_wrap=True, width=160) if output else out
+            )
             _print_comparison(console, comparison)
     finally:
         if output:
@@ -798,27 +800,33 @@ def _signed(amount: str) -> str:
 
 
 def _print_comparison(console: Console, comparison: Any, limit: int = 50) -> None:
-    changes = Table(title="changed claims", header_style="bold")
-    for column in ("claim", "status", "payable", "change", "title", "why"):
+    largest = comparison.largest(limit)
+    changes = Table(title="changed claims (largest change first)", header_style="bold")
+    for column in ("claim", "provider", "insurer", "status", "payable", "change", "title"):
         changes.add_column(column, justify="right" if column in ("payable", "change") else "left")
-    for change in comparison.largest(limit):
+    for change in largest:
         a, b = change.before, change.after
-        why = []
-        for side, reason in (("before", change.reason_before), ("after", change.reason_after)):
-            if reason is not None:
-                cite = f" [dim]({escape(reason.source)})[/dim]" if reason.source else ""
-                why.append(f"{side}: {escape(reason.message)}{cite}")
         changes.add_row(
             escape(change.claim_id),
+            escape(change.provider or ""),
+            escape(change.insurer or ""),
             f"{a.status if a else '-'} -> {b.status if b else '-'}",
             f"{format_money(a.payable) if a else '-'} -> {format_money(b.payable) if b else '-'}",
             _signed(format_money(change.payable_change)),
             escape(" -> ".join(dict.fromkeys([(a or b).title or "", (b or a).title or ""]))),
-            "\n".join(why),
         )
     console.print(changes)
     if len(comparison.changes) > limit:
         console.print(f"[dim]... {len(comparison.changes) - limit} more; use --format csv[/dim]")
+    if largest:
+        console.print("[bold]why[/bold] (the first reason that differs, on each side)")
+    for change in largest:
+        for side, reason in (("before", change.reason_before), ("after", change.reason_after)):
+            text = "(no such reason)"
+            if reason is not None:
+                cite = f" [dim]({escape(reason.source)})[/dim]" if reason.source else ""
+                text = f"{escape(reason.rule)}: {escape(reason.message)}{cite}"
+            console.print(f"  {escape(change.claim_id)} {side:<6} {text}")
     for name, groups in comparison.groups.items():
         moved = [g for g in groups if g.payable_change or g.claimed_change]
         if not moved:
