@@ -800,6 +800,8 @@ def _signed(amount: str) -> str:
 
 
 def _print_comparison(console: Console, comparison: Any, limit: int = 50) -> None:
+    from collections import Counter
+
     largest = comparison.largest(limit)
     changes = Table(title="changed claims (largest change first)", header_style="bold")
     for column in ("claim", "provider", "insurer", "status", "payable", "change", "title"):
@@ -815,7 +817,10 @@ def _print_comparison(console: Console, comparison: Any, limit: int = 50) -> Non
             _signed(format_money(change.payable_change)),
             escape(" -> ".join(dict.fromkeys([(a or b).title or "", (b or a).title or ""]))),
         )
-    console.print(changes)
+    if largest:
+        console.print(changes)
+    else:
+        console.print("no claim's decision changed")
     if len(comparison.changes) > limit:
         console.print(f"[dim]... {len(comparison.changes) - limit} more; use --format csv[/dim]")
     if largest:
@@ -861,7 +866,13 @@ def _print_comparison(console: Console, comparison: Any, limit: int = 50) -> Non
             )
         console.print(settled)
     colours = {"holds": "green", "fails": "red", "warning": "yellow"}
+    same = Counter(state.before for state in comparison.states if state.verdict == "same")
+    if same:
+        kept = ", ".join(f"{n} {what}" for what, n in sorted(same.items()))
+        console.print(f"checks and invariants unchanged: {kept}")
     for state in comparison.states:
+        if state.verdict == "same":
+            continue
         before = f"[{colours.get(state.before, 'dim')}]{state.before}[/]"
         after = f"[{colours.get(state.after, 'dim')}]{state.after}[/]"
         mark = " [bold red]BROKEN by this change[/bold red]" if state.verdict == "broken" else ""

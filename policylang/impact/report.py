@@ -34,32 +34,31 @@ def bars(rows: list[tuple[str, Decimal]]) -> dict[str, Any]:
     """Bar geometry for a chart of signed amounts: bars to the right for a gain, to the left
     for a loss, scaled to the largest amount. The label carries the exact figure."""
     largest = max((abs(value) for _, value in rows), default=Decimal(0))
-    negative = any(value < 0 for _, value in rows)
-    zero_x = CHART_WIDTH if negative else 0
+    left = CHART_WIDTH if any(value < 0 for _, value in rows) else 0
+    right = CHART_WIDTH if any(value > 0 for _, value in rows) or not left else 0
     drawn = []
     for index, (label, value) in enumerate(rows):
         width = float(abs(value) / largest * CHART_WIDTH) if largest else 0.0
-        x = zero_x - width if value < 0 else zero_x
         drawn.append(
             {
                 "label": label,
                 "value": money(value),
-                "x": round(x, 2),
+                "x": round(left - width if value < 0 else left, 2),
                 "width": round(width, 2),
                 "y": index * 24,
                 "loss": value < 0,
             }
         )
-    span = CHART_WIDTH * (2 if negative else 1)
-    return {"bars": drawn, "zero_x": zero_x, "span": span, "height": max(len(rows), 1) * 24}
+    return {"bars": drawn, "zero_x": left, "span": left + right, "height": max(len(rows), 1) * 24}
 
 
 def comparison_html(comparison: Comparison, largest: int = 25) -> str:
     groups = comparison.groups
     charts = {
         name: bars([(g.key, g.payable_change) for g in groups[name]])
-        for name in ("provider", "insurer", "title")
-    }
+        for name in ("provider", "insurer")
+    }  # every hospital and insurer; of the many titles only those whose money moved
+    charts["title"] = bars([(g.key, g.payable_change) for g in groups["title"] if g.payable_change])
     return (
         _environment()
         .get_template("diff.html.j2")
