@@ -270,6 +270,10 @@ def check(
             help="Replace each patient (BSN) by a stable pseudonym as the claims are read.",
         ),
     ] = False,
+    keep: Annotated[
+        list[str] | None,
+        typer.Option("--keep", help="Claim columns to keep beside each decision: provider,insurer."),
+    ] = None,
 ) -> None:
     """Evaluate every claim: one decision per claim, with reasons and citations."""
     if format not in ("table", "json", "jsonl", "csv"):
@@ -277,6 +281,9 @@ def check(
         raise typer.Exit(2)
     _known_engine(engine, ("interpret", "batch", "spark", "auto"))
     policy = _policy(rules, table)
+    if keep:  # docs/impact.md, "check --keep": decisions with claim columns (interpreter)
+        _check_keeping(policy, claims, keep, format, output, pseudonymise, engine)
+        return
     source: Any = claims
     if pseudonymise:
         from policylang.io.claims import RawClaims, pseudonymised, read_claims
@@ -672,7 +679,7 @@ def split_modes(
 # parses options and renders. Exit status of `diff`, like diff(1): 0 nothing changed, 1 something
 # changed, 2 bad input (nothing was compared).
 
-DIFF_FORMATS = ("table", "json", "csv", "html")
+DIFF_FORMATS = ("table", "json", "csv", "html", "xlsx")
 
 
 @app.command("diff")
@@ -700,7 +707,9 @@ def diff_command(
         list[str] | None, typer.Option("--settlement", help="Settle and compare (repeatable).")
     ] = None,
     year: Annotated[int | None, typer.Option("--year", help="Year of the settlement.")] = None,
-    format: Annotated[str, typer.Option("--format", help="table, json, csv or html.")] = "table",
+    format: Annotated[
+        str, typer.Option("--format", help="table, json, csv, html or xlsx (needs --output).")
+    ] = "table",
     output: Annotated[Path | None, typer.Option("--output", help="Write here.")] = None,
     engine: Annotated[
         str, typer.Option("--engine", help="interpret, batch or auto (as for check).")
@@ -710,7 +719,10 @@ def diff_command(
     from policylang.impact import diff as compare_runs
 
     if format not in DIFF_FORMATS:
-        err.print(f"error: unknown --format `{escape(format)}`; use table, json, csv or html")
+        err.print(f"error: unknown --format `{escape(format)}`; use table, json, csv, html or xlsx")
+        raise typer.Exit(2)
+    if format == "xlsx" and output is None:
+        err.print("error: --format xlsx writes a workbook: give --output FILE.xlsx")
         raise typer.Exit(2)
     _known_engine(engine, ("interpret", "batch", "auto"))
     try:
@@ -771,6 +783,12 @@ def _write_comparison(comparison: Any, fmt: str, output: Path | None) -> None:
     from policylang.impact.export import write_changes_csv
     from policylang.impact.report import comparison_html
 
+    if fmt == "xlsx":
+        from policylang.impact.excel import write_xlsx
+
+        assert output is not None
+        write_xlsx(comparison, output)
+        fmt, output = "none", None
     handle: Any = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
     try:
         if fmt == "json":
@@ -780,7 +798,7 @@ def _write_comparison(comparison: Any, fmt: str, output: Path | None) -> None:
             write_changes_csv(comparison, handle)
         elif fmt == "html":
             handle.write(comparison_html(comparison))
-        else:
+        elif fmt == "table":
             console = (
                 Console(file=handle, highlight=False, soft_wrap=True, width=160) if output else out
             )
@@ -877,6 +895,59 @@ def _print_comparison(console: Console, comparison: Any, limit: int = 50) -> Non
         after = f"[{colours.get(state.after, 'dim')}]{state.after}[/]"
         mark = " [bold red]BROKEN by this change[/bold red]" if state.verdict == "broken" else ""
         console.print(f"{state.kind} {escape(state.name)}: {before} -> {after}{mark}")
+
+
+def _check_keeping(
+    policy: Policy,
+    claims: Path,
+    keep: list[str],
+    fmt: str,
+    output: Path | None,
+    pseudonymise: bool,
+    engine: str,
+) -> None:
+    from policylang.impact.keep import kept_columns, parse_keep, write_kept
+    from policylang.io.claims import RawClaims, pseudonymised, read_claims
+
+    if engine != "interpret":
+        err.print("note: --keep joins the claim rows in Python: using the interpreter")
+    names = parse_keep(keep)
+    with gc_paused():
+        try:
+            rows = read_claims(claims)
+            raw = list(pseudonymised(rows) if pseudonymise else rows)
+            kept = kept_columns(raw, names, str(claims))
+            decisions, invariants = policy.check_invariants(RawClaims(raw))
+        except PolicyError as error:
+            _fail(error)
+        handle: Any = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
+        try:
+            if fmt == "table":
+                console = Console(file=handle, highlight=False, soft_wrap=True) if output else out
+                shown = Table(header_style="bold")
+                for column in ("claim", *names, "status", "claimed", "payable", "title"):
+                    right = column in ("claimed", "payable")
+                    shown.add_column(escape(column), justify="right" if right else "left")
+                limit = len(decisions) if output else 200
+                for d, k in list(zip(decisions, kept, strict=True))[:limit]:
+                    shown.add_row(
+                        escape(d.claim_id),
+                        *(escape(k[name]) for name in names),
+                        d.status,
+                        format_money(d.claimed) if d.claimed is not None else "",
+                        format_money(d.payable),
+                        escape(d.title or ""),
+                    )
+                console.print(shown)
+                console.print(_summary_text(Summary.of(decisions)))
+            else:
+                write_kept(decisions, kept, names, fmt, handle, invariants)
+        finally:
+            if output:
+                handle.close()
+    if fmt != "table" or output:
+        err.print(_summary_text(Summary.of(decisions)))
+    _end_check(_any_refused(decisions), invariants)
 
 
 def main() -> None:

@@ -137,7 +137,7 @@ def test_exit_statuses_like_diff(tmp_path: Path) -> None:
     code, _, stderr = run_cli("diff", rules, rules, "--claims", str(CLAIMS), "--format", "xml")
     assert (code, stderr.strip()) == (
         2,
-        "error: unknown --format `xml`; use table, json, csv or html",
+        "error: unknown --format `xml`; use table, json, csv, html or xlsx",
     )
     code, _, stderr = run_cli("diff", rules, rules, "--claims", str(CLAIMS), "--by", "colour")
     assert code == 2
@@ -497,3 +497,67 @@ def test_the_page_renders_in_headless_chromium(tmp_path: Path) -> None:
     )  # fmt: skip
     for group in data["groups"]["insurer"]:  # the chart holds the JSON's figures
         assert f'data-label="{group["key"]}" data-value="{group["payable_change"]}"' in dom
+
+
+def test_the_batch_engine_gives_the_same_comparison(tmp_path: Path) -> None:
+    rules = lowered_tariff(tmp_path)
+    interpreted = policylang.diff(ROOT / "rules", rules, claims=CLAIMS).to_json()
+    batch = policylang.diff(ROOT / "rules", rules, claims=CLAIMS, engine="batch").to_json()
+    assert batch == interpreted
+    assert batch["summary"]["payable_change"] == "-10.00"
+
+
+def test_check_keeps_claim_columns_beside_each_decision(tmp_path: Path) -> None:
+    out = tmp_path / "decisions.csv"
+    code, _, _ = run_cli(
+        "check", str(ROOT / "rules"), "--claims", str(CLAIMS), "--keep", "provider,insurer",
+        "--format", "csv", "--output", str(out),
+    )  # fmt: skip
+    assert code == 1  # the example has rejected claims, as without --keep
+    rows = out.read_text(encoding="utf-8").splitlines()
+    assert rows[0] == "claim_id,provider,insurer,status,claimed,payable,title,funding,reasons"
+    assert rows[2].startswith("CL002,06010203,7029,adjusted,95.00,75.00,meekijkconsult,production,")
+    assert len(rows) == 1 + 38  # one decision per claim record, the broken rows too
+
+    out = tmp_path / "decisions.jsonl"
+    run_cli(
+        "check", str(ROOT / "rules"), "--claims", str(CLAIMS), "--keep", "provider",
+        "--keep", "patient", "--format", "jsonl", "--output", str(out),
+    )  # fmt: skip
+    first = json.loads(out.read_text(encoding="utf-8").splitlines()[0])
+    assert first["claim"] == {"provider": "06010203", "patient": "P-0101"}
+    assert (first["claim_id"], first["payable"]) == ("CL001", "75.00")
+
+    code, _, stderr = run_cli(
+        "check", str(ROOT / "rules"), "--claims", str(CLAIMS), "--keep", "colour"
+    )
+    assert code == 2
+    assert "error[E0856]: `--keep colour`: the claims file" in stderr
+
+
+def test_an_excel_workbook_with_a_sheet_per_grouping(tmp_path: Path) -> None:
+    openpyxl = pytest.importorskip("openpyxl", reason="openpyxl reads the workbook back")
+    book_path = tmp_path / "impact.xlsx"
+    newer = _claims_with(
+        tmp_path,
+        {},
+        drop="",
+        extra="=1+1,06020405,3311,P-1,PB0001,2026-03-02,,1,60.00,huisarts,,,,,",
+    )
+    code, _, _ = run_cli(
+        "diff", str(ROOT / "rules"), "--claims", str(CLAIMS), "--against", str(newer),
+        "--format", "xlsx", "--output", str(book_path),
+    )  # fmt: skip
+    assert code == 1
+    book = openpyxl.load_workbook(book_path)
+    assert book.sheetnames == [
+        "summary", "changes", "by provider", "by insurer", "by title", "by funding", "by month",
+        "checks and invariants",
+    ]  # fmt: skip
+    changes = list(book["changes"].values)
+    assert changes[1][:4] == ("=1+1", "added", "06020405", "3311")  # text, not a formula
+    assert changes[1][9] == 60.0
+    providers = {row[0]: row for row in list(book["by provider"].values)[1:]}
+    assert providers["06020405"][5:8] == (5571.75, 5631.75, 60.0)
+    assert run_cli("diff", str(ROOT / "rules"), str(ROOT / "rules"), "--claims", str(CLAIMS),
+                   "--format", "xlsx")[0] == 2  # fmt: skip
