@@ -685,10 +685,10 @@ DIFF_FORMATS = ("table", "json", "csv", "html", "xlsx")
 @app.command("diff")
 def diff_command(
     base: Annotated[str, typer.Argument(help="Base rules: a file, a directory, or PATH@REV.")],
+    claims: ClaimsOpt,
     new: Annotated[
         str | None, typer.Argument(help="New rules (leave out with --against).")
     ] = None,
-    claims: ClaimsOpt = Path("claims.csv"),
     against: Annotated[
         Path | None,
         typer.Option("--against", help="Compare one policy over --claims (old) and this file."),

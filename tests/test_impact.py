@@ -561,3 +561,31 @@ def test_an_excel_workbook_with_a_sheet_per_grouping(tmp_path: Path) -> None:
     assert providers["06020405"][5:8] == (5571.75, 5631.75, 60.0)
     assert run_cli("diff", str(ROOT / "rules"), str(ROOT / "rules"), "--claims", str(CLAIMS),
                    "--format", "xlsx")[0] == 2  # fmt: skip
+
+
+def test_report_of_one_settlement_run(tmp_path: Path) -> None:
+    (tmp_path / "rules").mkdir()
+    text = SETTLEMENT.replace("PART", "prorate(pot by p.weight)")
+    (tmp_path / "rules" / "shares.policy").write_text(text, encoding="utf-8")
+    (tmp_path / "parties.csv").write_text(PARTIES, encoding="utf-8")
+    claims = tmp_path / "claims.csv"
+    claims.write_text("claim_id,provider,insurer,patient,code,start_date,quantity,amount\n")
+    page = tmp_path / "report.html"
+    code, _, _ = run_cli(
+        "report", str(tmp_path / "rules"), "--claims", str(claims), "--output", str(page),
+        "--table", f"parties={tmp_path / 'parties.csv'}", "--settlement", "shares",
+        "--year", "2026",
+    )  # fmt: skip
+    assert code == 0
+    html = page.read_text(encoding="utf-8")
+    assert '<td>a</td><td>part</td><td class="num">33.34</td>' in html
+    assert '<td>c</td><td>part</td><td class="num">33.33</td>' in html
+    assert "<td>shares_add_up_to_the_pot</td><td class>holds</td>" in html.replace(
+        'class=""', "class"
+    )
+
+
+def test_diff_needs_the_claims(tmp_path: Path) -> None:
+    code, _, stderr = run_cli("diff", str(ROOT / "rules"), str(ROOT / "rules"))
+    assert code == 2
+    assert "Missing option '--claims'" in stderr
