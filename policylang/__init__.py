@@ -9,8 +9,10 @@ for decision in policy.check("examples/claims.csv"):
 from policylang.api import Explanation, Policy, load, loads
 from policylang.decision import Decision, Reason, Summary
 from policylang.errors import Diagnostic, InputError, PolicyError
+from policylang.impact import Comparison, diff
 
 __all__ = [
+    "Comparison",
     "Decision",
     "Diagnostic",
     "Explanation",
@@ -19,6 +21,7 @@ __all__ = [
     "PolicyError",
     "Reason",
     "Summary",
+    "diff",
     "load",
     "loads",
 ]

@@ -61,6 +61,7 @@ def _options(
 ) -> None:
     """Executable funding rules for Dutch hospital care: check claims, settle, explain."""
 
+
 def shown(text: str) -> str:
     """Input text for rich markup on a terminal: control characters escaped (terminal.py),
     markup characters too."""
@@ -281,6 +282,12 @@ def check(
             help="Replace each patient (BSN) by a stable pseudonym as the claims are read.",
         ),
     ] = False,
+    keep: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--keep", help="Claim columns to keep beside each decision: provider,insurer."
+        ),
+    ] = None,
 ) -> None:
     """Evaluate every claim: one decision per claim, with reasons and citations."""
     if format not in ("table", "json", "jsonl", "csv"):
@@ -288,6 +295,9 @@ def check(
         raise typer.Exit(2)
     _known_engine(engine, ("interpret", "batch", "spark", "auto"))
     policy = _policy(rules, table)
+    if keep:  # docs/impact.md, "check --keep": decisions with claim columns (interpreter)
+        _check_keeping(policy, claims, keep, format, output, pseudonymise, engine)
+        return
     source: Any = claims
     if pseudonymise:
         from policylang.io.claims import RawClaims, pseudonymised, read_claims
@@ -704,6 +714,282 @@ def split_modes(
         out.print(f"check same_money_both_modes: {mark}")
     if not result.holds:
         raise typer.Exit(1)
+
+
+# ---------------------------------------------------------------- impact: diff and report
+# Self-contained (docs/impact.md): the comparison lives in policylang/impact/, this block only
+# parses options and renders. Exit status of `diff`, like diff(1): 0 nothing changed, 1 something
+# changed, 2 bad input (nothing was compared).
+
+DIFF_FORMATS = ("table", "json", "csv", "html", "xlsx")
+
+
+@app.command("diff")
+def diff_command(
+    base: Annotated[str, typer.Argument(help="Base rules: a file, a directory, or PATH@REV.")],
+    claims: ClaimsOpt,
+    new: Annotated[str | None, typer.Argument(help="New rules (leave out with --against).")] = None,
+    against: Annotated[
+        Path | None,
+        typer.Option("--against", help="Compare one policy over --claims (old) and this file."),
+    ] = None,
+    table: TablesOpt = None,
+    base_table: Annotated[
+        list[str] | None, typer.Option("--base-table", help="NAME=FILE for the base side only.")
+    ] = None,
+    new_table: Annotated[
+        list[str] | None, typer.Option("--new-table", help="NAME=FILE for the new side only.")
+    ] = None,
+    by: Annotated[
+        list[str] | None, typer.Option("--by", help="Also total by this claim column.")
+    ] = None,
+    settlement: Annotated[
+        list[str] | None, typer.Option("--settlement", help="Settle and compare (repeatable).")
+    ] = None,
+    year: Annotated[int | None, typer.Option("--year", help="Year of the settlement.")] = None,
+    format: Annotated[
+        str, typer.Option("--format", help="table, json, csv, html or xlsx (needs --output).")
+    ] = "table",
+    output: Annotated[Path | None, typer.Option("--output", help="Write here.")] = None,
+    engine: Annotated[
+        str, typer.Option("--engine", help="interpret, batch or auto (as for check).")
+    ] = "interpret",
+) -> None:
+    """Impact of a rule change: per claim what changed and why, money per group, settlements."""
+    from policylang.impact import diff as compare_runs
+
+    if format not in DIFF_FORMATS:
+        err.print(f"error: unknown --format `{shown(format)}`; use table, json, csv, html or xlsx")
+        raise typer.Exit(2)
+    if format == "xlsx" and output is None:
+        err.print("error: --format xlsx writes a workbook: give --output FILE.xlsx")
+        raise typer.Exit(2)
+    _known_engine(engine, ("interpret", "batch", "auto"))
+    try:
+        comparison = compare_runs(
+            base,
+            new,
+            claims=claims,
+            against=against,
+            tables=_parse_tables(table),
+            base_tables=_parse_tables(base_table),
+            new_tables=_parse_tables(new_table),
+            by=by or (),
+            settlements=settlement,
+            year=year,
+            engine=engine,
+        )
+    except PolicyError as error:
+        _fail(error)
+    _write_comparison(comparison, format, output)
+    if comparison.changed:
+        raise typer.Exit(1)
+
+
+@app.command("report")
+def report_command(
+    rules: Annotated[str, typer.Argument(help="Rules: a file, a directory, or PATH@REV.")],
+    claims: ClaimsOpt,
+    output: Annotated[Path, typer.Option("--output", help="The HTML file to write.")],
+    table: TablesOpt = None,
+    by: Annotated[
+        list[str] | None, typer.Option("--by", help="Also total by this claim column.")
+    ] = None,
+    settlement: Annotated[
+        list[str] | None, typer.Option("--settlement", help="Settle too (repeatable).")
+    ] = None,
+    year: Annotated[int | None, typer.Option("--year", help="Year of the settlement.")] = None,
+) -> None:
+    """A self-contained HTML page of one run: totals per hospital, insurer, title; settlement."""
+    from policylang.impact import single_run
+    from policylang.impact.report import run_html
+
+    try:
+        side = single_run(
+            rules,
+            claims,
+            tables=_parse_tables(table),
+            by=by or (),
+            settlements=settlement,
+            year=year,
+        )
+    except PolicyError as error:
+        _fail(error)
+    output.write_text(run_html(side, tuple(by or ())), encoding="utf-8")
+    err.print(f"wrote {shown(str(output))}: {_summary_text(side.summary)}")
+
+
+def _write_comparison(comparison: Any, fmt: str, output: Path | None) -> None:
+    from policylang.impact.export import write_changes_csv
+    from policylang.impact.report import comparison_html
+
+    if fmt == "xlsx":
+        from policylang.impact.excel import write_xlsx
+
+        assert output is not None
+        write_xlsx(comparison, output)
+        fmt, output = "none", None
+    handle: Any = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
+    try:
+        if fmt == "json":
+            json.dump(comparison.to_json(), handle, indent=2, ensure_ascii=False)
+            handle.write("\n")
+        elif fmt == "csv":
+            write_changes_csv(comparison, handle)
+        elif fmt == "html":
+            handle.write(comparison_html(comparison))
+        elif fmt == "table":
+            console = (
+                Console(file=handle, highlight=False, soft_wrap=True, width=160) if output else out
+            )
+            _print_comparison(console, comparison)
+    finally:
+        if output:
+            handle.close()
+    summary = comparison.summary_json()
+    err.print(
+        f"{summary['changed_claims']} claims changed; payable EUR {summary['payable_before']} -> "
+        f"EUR {summary['payable_after']} ({_signed(summary['payable_change'])})"
+    )
+
+
+def _signed(amount: str) -> str:
+    return amount if amount.startswith("-") else f"+{amount}"
+
+
+def _print_comparison(console: Console, comparison: Any, limit: int = 50) -> None:
+    from collections import Counter
+
+    largest = comparison.largest(limit)
+    changes = Table(title="changed claims (largest change first)", header_style="bold")
+    for column in ("claim", "provider", "insurer", "status", "payable", "change", "title"):
+        changes.add_column(column, justify="right" if column in ("payable", "change") else "left")
+    for change in largest:
+        a, b = change.before, change.after
+        changes.add_row(
+            shown(change.claim_id),
+            shown(change.provider or ""),
+            shown(change.insurer or ""),
+            f"{a.status if a else '-'} -> {b.status if b else '-'}",
+            f"{format_money(a.payable) if a else '-'} -> {format_money(b.payable) if b else '-'}",
+            _signed(format_money(change.payable_change)),
+            shown(" -> ".join(dict.fromkeys([(a or b).title or "", (b or a).title or ""]))),
+        )
+    if largest:
+        console.print(changes)
+    else:
+        console.print("no claim's decision changed")
+    if len(comparison.changes) > limit:
+        console.print(f"[dim]... {len(comparison.changes) - limit} more; use --format csv[/dim]")
+    if largest:
+        console.print("[bold]why[/bold] (the first reason that differs, on each side)")
+    for change in largest:
+        for side, reason in (("before", change.reason_before), ("after", change.reason_after)):
+            text = "(no such reason)"
+            if reason is not None:
+                cite = f" [dim]({shown(reason.source)})[/dim]" if reason.source else ""
+                text = f"{shown(reason.rule)}: {shown(reason.message)}{cite}"
+            console.print(f"  {shown(change.claim_id)} {side:<6} {text}")
+    for name, groups in comparison.groups.items():
+        moved = [g for g in groups if g.payable_change or g.claimed_change]
+        if not moved:
+            continue
+        grouped = Table(title=f"by {shown(name)}", header_style="bold")
+        for column in ("", "claimed before", "claimed after", "payable before", "payable after",
+                       "change"):  # fmt: skip
+            grouped.add_column(column or shown(name), justify="right" if column else "left")
+        for g in moved:
+            grouped.add_row(
+                shown(g.key),
+                format_money(g.before.claimed),
+                format_money(g.after.claimed),
+                format_money(g.before.payable),
+                format_money(g.after.payable),
+                _signed(format_money(g.payable_change)),
+            )
+        console.print(grouped)
+    lines = [line for line in comparison.lines if line.changed]
+    if lines:
+        settled = Table(title="settlement lines that changed", header_style="bold")
+        for column in ("settlement", "party", "item", "before", "after", "change"):
+            settled.add_column(
+                column, justify="right" if column in ("before", "after", "change") else "left"
+            )
+        for line in lines:
+            settled.add_row(
+                shown(line.settlement),
+                shown(line.party),
+                shown(line.item),
+                format_money(line.before) if line.before is not None else "-",
+                format_money(line.after) if line.after is not None else "-",
+                _signed(format_money(line.change)),
+            )
+        console.print(settled)
+    colours = {"holds": "green", "fails": "red", "warning": "yellow"}
+    same = Counter(state.before for state in comparison.states if state.verdict == "same")
+    if same:
+        kept = ", ".join(f"{n} {what}" for what, n in sorted(same.items()))
+        console.print(f"checks and invariants unchanged: {kept}")
+    for state in comparison.states:
+        if state.verdict == "same":
+            continue
+        before = f"[{colours.get(state.before, 'dim')}]{state.before}[/]"
+        after = f"[{colours.get(state.after, 'dim')}]{state.after}[/]"
+        mark = " [bold red]BROKEN by this change[/bold red]" if state.verdict == "broken" else ""
+        console.print(f"{state.kind} {shown(state.name)}: {before} -> {after}{mark}")
+
+
+def _check_keeping(
+    policy: Policy,
+    claims: Path,
+    keep: list[str],
+    fmt: str,
+    output: Path | None,
+    pseudonymise: bool,
+    engine: str,
+) -> None:
+    from policylang.impact.keep import kept_columns, parse_keep, write_kept
+    from policylang.io.claims import RawClaims, pseudonymised, read_claims
+
+    if engine != "interpret":
+        err.print("note: --keep joins the claim rows in Python: using the interpreter")
+    names = parse_keep(keep)
+    with gc_paused():
+        try:
+            rows = read_claims(claims)
+            raw = list(pseudonymised(rows) if pseudonymise else rows)
+            kept = kept_columns(raw, names, str(claims))
+            decisions, invariants = policy.check_invariants(RawClaims(raw))
+        except PolicyError as error:
+            _fail(error)
+        handle: Any = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
+        try:
+            if fmt == "table":
+                console = Console(file=handle, highlight=False, soft_wrap=True) if output else out
+                listing = Table(header_style="bold")
+                for column in ("claim", *names, "status", "claimed", "payable", "title"):
+                    right = column in ("claimed", "payable")
+                    listing.add_column(shown(column), justify="right" if right else "left")
+                limit = len(decisions) if output else 200
+                for d, k in list(zip(decisions, kept, strict=True))[:limit]:
+                    listing.add_row(
+                        shown(d.claim_id),
+                        *(shown(k[name]) for name in names),
+                        d.status,
+                        format_money(d.claimed) if d.claimed is not None else "",
+                        format_money(d.payable),
+                        shown(d.title or ""),
+                    )
+                console.print(listing)
+                console.print(_summary_text(Summary.of(decisions)))
+            else:
+                write_kept(decisions, kept, names, fmt, handle, invariants)
+        finally:
+            if output:
+                handle.close()
+    if fmt != "table" or output:
+        err.print(_summary_text(Summary.of(decisions)))
+    _end_check(_any_refused(decisions), invariants)
 
 
 _stopped_by: list[int] = []

@@ -30,6 +30,7 @@ def test_wheel_ships_grammar_and_checks_outside_the_checkout(tmp_path: Path) -> 
     assert "policylang/grammar/policy.lark" in names
     assert "policylang/py.typed" in names
     assert "policylang/data/nza/zorgproducten_2025.csv" in names
+    assert "policylang/impact/templates/diff.html.j2" in names  # the report needs its templates
     assert "policylang-0.1.0.dist-info/licenses/LICENSE" in names
     metadata = zipfile.ZipFile(wheel).read("policylang-0.1.0.dist-info/METADATA").decode()
     assert "License-Expression: EUPL-1.2" in metadata.splitlines()
