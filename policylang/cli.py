@@ -366,7 +366,7 @@ def settle(
                     escape(line.settlement),
                     escape(line.party),
                     escape(line.item),
-                    format_money(line.amount),
+                    line.shown,
                     escape(line.source or ""),
                 )
             console.print(lines)

@@ -156,6 +156,22 @@ def claims(rng: random.Random, locations: list[dict[str, str]]) -> list[dict[str
                     "location": row["location"],
                 }
             )
+    # A visit of the next year in the same file: `settle --year 2027` leaves it out, because the
+    # settlement counts the visits of its year (`year by claim.start_date`).
+    lines.append(
+        {
+            "claim_id": "SEH-20280229-1",
+            "provider": first["provider"],
+            "insurer": "3311",
+            "patient": "P-000004",
+            "code": "SB0001",
+            "start_date": "2028-02-29",
+            "quantity": "1",
+            "amount": f"{tariff(first):.2f}",
+            "seh_visit": "true",
+            "location": first["location"],
+        }
+    )
     return lines
 
 
