@@ -464,12 +464,42 @@ def test(rules: RulesArg) -> None:
 
 
 @app.command()
-def lint(rules: RulesArg) -> None:
-    """Report what may not be what the author meant: uncited titles, overlaps, unused values."""
+def lint(
+    rules: RulesArg,
+    sources: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--sources",
+            help="Folder of the cited documents: check that every cited line exists and is not "
+            "blank (repeatable).",
+        ),
+    ] = None,
+    show: Annotated[
+        bool, typer.Option("--show", help="With --sources: print each citation's cited text.")
+    ] = False,
+) -> None:
+    """Report what may not be what the author meant: uncited titles, overlaps, unused values,
+    and (with --sources) citations to lines that are not there or blank."""
     from policylang.lint import lint as run_lint
 
     policy = _policy(rules)
     findings = [*policy.warnings, *run_lint(policy.program)]
+    if sources:
+        from policylang.citations import check_sources, show_sources
+        from policylang.loader import load_files
+
+        missing = [folder for folder in sources if not folder.is_dir()]
+        if missing:
+            err.print(f"error: --sources `{escape(str(missing[0]))}` is not a folder")
+            raise typer.Exit(2)
+        files = load_files(rules)
+        if show:
+            for text in show_sources(files, sources):
+                out.print(Text(text))
+        findings += check_sources(files, sources)
+    elif show:
+        err.print("error: --show prints the cited text, and needs --sources DIR")
+        raise typer.Exit(2)
     _print_diagnostics(findings)
     err.print(f"{len(findings)} finding{'s' if len(findings) != 1 else ''}")
     if findings:

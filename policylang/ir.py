@@ -614,7 +614,7 @@ class Program:
 
     def expressions(self) -> Iterator[Expr]:
         """Every expression of the program: definitions, titles, rules, settlements, checks,
-        invariants and test expectations (for analyses that look at all of them)."""
+        invariants, splits and test expectations (for analyses that look at all of them)."""
         yield from (d.expr for d in self.defines.values())
         for title in self.titles.values():
             yield from (c.expr for c in title.eligibility)
@@ -632,5 +632,10 @@ class Program:
             double = invariant.double_funding
             if double is not None and double.where is not None:
                 yield double.where
+        for split in self.splits.values():
+            yield from (e for e in (split.tariff, split.fee) if e is not None)
+            for discount in split.discounts:
+                yield discount.rate
+                yield discount.condition
         for test in self.tests:
             yield from (e for e, _ in test.value_expectations)

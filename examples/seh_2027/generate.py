@@ -2,7 +2,7 @@
 
 Deterministic (fixed seed, no clock): running it again rewrites the same files byte for byte.
 
-    /tmp/v/bin/python examples/seh_2027/generate.py
+    python examples/seh_2027/generate.py
 
 All codes are fictitious but shaped like the real ones: 8-digit AGB codes starting with 06
 (hospital care) for the hospitals (instellingen) and their SEH locations (vestigingen), 4-digit
