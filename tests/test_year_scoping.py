@@ -244,3 +244,66 @@ def test_seh_budget_2027_leaves_a_2028_visit_out_on_both_engines(tmp_path: Path)
     in_2028 = _amounts(both(policy, claims, year=2028))
     assert in_2028[("06290101", "actual visits")] == ("7", "integer")
     assert in_2028[("06290101", "vereffeningsbedrag")] == ("4099043.31", "money")
+
+
+def test_inkoop_in_representatie_per_insurer_and_via_the_market_leader() -> None:
+    pytest.importorskip("duckdb")
+    policy = policylang.load(ROOT / "rules" / "seh_inkoop_representatie.policy").with_tables(
+        {
+            "seh_locations": FIXTURES / "representatie_locations.csv",
+            "seh_insurer_shares": FIXTURES / "representatie_shares.csv",
+        }
+    )
+    got = both(policy, FIXTURES / "representatie_claims.csv", year=2027)
+    lines = {(x["settlement"], x["party"], x["item"]): x["amount"] for x in got["lines"]}
+
+    def per_insurer(item: str) -> list[str]:
+        return [lines[("seh_budget_per_verzekeraar", f"06290101/{i}", item)] for i in INSURERS]
+
+    def via_leader(item: str) -> list[str]:
+        return [lines[("seh_budget_via_marktleider", f"06290101/{i}", item)] for i in INSURERS]
+
+    # budget EUR 4,100,000.00 (168 h), tariff 4,100,000 / 30,000 = 136.67; the 2028 visit of
+    # 0101 is not in 2027
+    assert per_insurer("market share") == ["50%", "30%", "20%"]
+    assert per_insurer("budget part") == ["2050000.00", "1230000.00", "820000.00"]
+    assert per_insurer("visits claimed at the insurer") == ["12000", "9000", "6000"]
+    assert per_insurer("claimed at the tariff") == ["1640040.00", "1230030.00", "820020.00"]
+    # the parts add up to the location's vereffeningsbedrag 4,100,000 - 136.67 x 27,000
+    assert per_insurer("vereffeningsbedrag of the insurer") == ["409960.00", "-30.00", "-20.00"]
+    assert lines[("seh_budget", "06290101", "vereffeningsbedrag")] == "409910.00"
+    # via the market leader 3311: it pays the provider the whole vereffeningsbedrag and settles
+    # with the others; every insurer's net cost is its budget part
+    assert via_leader("vereffeningsbedrag paid to the provider") == ["409910.00", "0.00", "0.00"]
+    assert via_leader("settled with the market leader") == ["0.00", "-30.00", "-20.00"]
+    assert via_leader("net cost of the insurer") == ["2050000.00", "1230000.00", "820000.00"]
+    checks = {c["name"]: c for c in got["checks"]}
+    assert checks["seh_delen_maken_het_budget"]["detail"] == "4100000.00 == 4100000.00"
+    assert checks["seh_een_marktleider_per_locatie"]["holds"]
+    assert checks["seh_marktaandelen_maken_het_geheel"]["holds"]
+
+
+INSURERS = ("3311", "7029", "0101")
+
+
+def test_shares_that_do_not_make_the_whole_fail_the_check(tmp_path: Path) -> None:
+    shares = tmp_path / "shares.csv"
+    shares.write_text(
+        "location,insurer,market_share,market_leader\n"
+        "06290101,3311,50%,true\n06290101,7029,40%,true\n",
+        encoding="utf-8",
+    )
+    policy = policylang.load(ROOT / "rules" / "seh_inkoop_representatie.policy").with_tables(
+        {"seh_locations": FIXTURES / "representatie_locations.csv", "seh_insurer_shares": shares}
+    )
+    with pytest.raises(policylang.InputError) as caught:
+        policy.settle(FIXTURES / "representatie_claims.csv", year=2027)
+    (diagnostic,) = caught.value.diagnostics
+    assert diagnostic.message.startswith(
+        "settlement `seh_budget_per_verzekeraar`, party `06290101/3311`: split for group "
+        "`06290101`:"
+    )
+    result = policy.settle(FIXTURES / "representatie_claims.csv", year=2027, only=["seh_budget"])
+    checks = {c.name: c for c in result.checks}
+    assert not checks["seh_marktaandelen_maken_het_geheel"].holds
+    assert not checks["seh_een_marktleider_per_locatie"].holds

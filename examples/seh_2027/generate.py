@@ -175,6 +175,31 @@ def claims(rng: random.Random, locations: list[dict[str, str]]) -> list[dict[str
     return lines
 
 
+# Market shares of the insurers per location for inkoop in representatie
+# (rules/seh_inkoop_representatie.policy): illustrative, the same at every location; the first
+# insurer is the market leader that buys on behalf of the others.
+MARKET_SHARES = (
+    ("3311", "30%"),
+    ("7029", "25%"),
+    ("3343", "20%"),
+    ("3313", "15%"),
+    ("0101", "10%"),
+)
+
+
+def insurer_shares(locations: list[dict[str, str]]) -> list[dict[str, str]]:
+    return [
+        {
+            "location": row["location"],
+            "insurer": insurer,
+            "market_share": share,
+            "market_leader": "true" if index == 0 else "false",
+        }
+        for row in locations
+        for index, (insurer, share) in enumerate(MARKET_SHARES)
+    ]
+
+
 def expensive_drugs() -> list[dict[str, str]]:
     # Illustrative realisations (EUR): the MSZ frame exceeded in 2024 and 2025, drug growth above
     # the threshold in 2024 (9%) and 2025 (6.5%).
@@ -208,6 +233,7 @@ def main() -> None:
     write("seh_locations.csv", locations)
     write("hospitals.csv", hospitals)
     write("claims_2027.csv", claims(rng, locations))
+    write("seh_insurer_shares.csv", insurer_shares(locations))
     write("expensive_drugs.csv", expensive_drugs())
 
 
