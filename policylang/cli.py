@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
+import attrs
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -320,16 +321,25 @@ def settle(
         list[str] | None,
         typer.Option("--settlement", help="Run only this settlement (repeatable); default: all."),
     ] = None,
-    format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    format: Annotated[
+        str,
+        typer.Option(
+            "--format", help="table, json, or csv (the lines only: a table file for a next step)."
+        ),
+    ] = "table",
     output: Annotated[Path | None, typer.Option("--output", help="Write the result here.")] = None,
     engine: Annotated[
         str,
         typer.Option("--engine", help="interpret, batch (DuckDB) or auto (docs/architecture.md)."),
     ] = "interpret",
+    items: Annotated[
+        list[str] | None,
+        typer.Option("--item", help="Output only the lines of this item (repeatable)."),
+    ] = None,
 ) -> None:
     """Settle a claim set: money lines per party, and the checks the rule files declare."""
-    if format not in ("table", "json"):
-        err.print(f"error: unknown --format `{escape(format)}`; use table or json")
+    if format not in ("table", "json", "csv"):
+        err.print(f"error: unknown --format `{escape(format)}`; use table, json or csv")
         raise typer.Exit(2)
     _known_engine(engine, ("interpret", "batch", "auto"))  # Spark checks, it does not settle
     policy = _policy(rules, table)
@@ -345,11 +355,24 @@ def settle(
             result = policy.settle(claims, year, only)
     except PolicyError as error:
         _fail(error)
-    handle: Any = output.open("w", encoding="utf-8") if output else sys.stdout
+    if items:
+        kept = tuple(line for line in result.lines if line.item in items)
+        result = attrs.evolve(result, lines=kept)
+    handle: Any = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
     try:
         if format == "json":
             json.dump(result.to_json(), handle, indent=2, ensure_ascii=False)
             handle.write("\n")
+        elif format == "csv":
+            # the lines as a table file (docs/language.md, settlement results as inputs)
+            writer = csv.writer(handle, lineterminator="\n")
+            writer.writerow(["settlement", "party", "item", "amount", "unit", "source"])
+            for line in result.lines:
+                row = [line.settlement, line.party, line.item, line.shown, line.unit]
+                writer.writerow([*row, line.source or ""])
+            for check in result.checks:
+                state = "skipped" if check.skipped else "holds" if check.holds else "FAILS"
+                err.print(f"check {escape(check.name)}: {state}  {escape(check.detail)}")
         else:
             console = Console(file=handle, highlight=False, soft_wrap=True) if output else out
             lines = Table(header_style="bold", title=f"settlement {result.year or ''}".strip())
