@@ -307,3 +307,20 @@ def test_shares_that_do_not_make_the_whole_fail_the_check(tmp_path: Path) -> Non
     checks = {c.name: c for c in result.checks}
     assert not checks["seh_marktaandelen_maken_het_geheel"].holds
     assert not checks["seh_een_marktleider_per_locatie"].holds
+
+
+def test_a_table_can_require_that_its_percentages_make_the_whole() -> None:
+    text = (
+        "table shares key k {\n  k: code\n  share: percent\n"
+        '  require sum(x.share for x in shares) == 100% else "the shares make 100%"\n}\n'
+    )
+    policy = policylang.loads(text)
+    whole = [{"k": "a", "share": "60%"}, {"k": "b", "share": "40%"}]
+    assert policy.with_tables({"shares": policy.table_rows("shares", whole)})
+    short = [{"k": "a", "share": "60%"}, {"k": "b", "share": "30%"}]
+    with pytest.raises(policylang.PolicyError) as caught:
+        policy.with_tables({"shares": policy.table_rows("shares", short)})
+    found = [(d.code, d.message, d.help) for d in caught.value.diagnostics]
+    assert found[0][0] == "E0609"
+    assert found[0][1].endswith("row 1 (key `a`): the shares make 100%")
+    assert found[0][2] is None  # `x` is the aggregate's row, not a column to show
