@@ -74,7 +74,11 @@ def test_seh_2027_budget_and_schoning_identical() -> None:
     policy = policylang.load(
         ROOT / "rules" / "seh_budget_2027.policy", ROOT / "rules" / "schoning.policy"
     ).with_tables(
-        {"seh_locations": SEH_2027 / "seh_locations.csv", "hospitals": SEH_2027 / "hospitals.csv"}
+        {
+            "seh_locations": SEH_2027 / "seh_locations.csv",
+            "hospitals": SEH_2027 / "hospitals.csv",
+            "schoning_segmenten": SEH_2027 / "schoning_segmenten.csv",
+        }
     )
     got = both(policy, SEH_2027 / "claims_2027.csv")
     budgets = [x for x in got["lines"] if x["party"] == "06011701" and x["item"] == "budget"]

@@ -133,3 +133,28 @@ def test_csv_output_of_settle_is_the_lines_only_and_item_filters_them(tmp_path: 
         "seh_budget,06310101,expected visits,20000,integer,"
         '"Kamerstuk 29 247 nr. 469, 002_5ce70f8dba136e3b.txt:31"',
     ]
+
+
+def test_schoning_per_segment_on_both_engines() -> None:
+    pytest.importorskip("duckdb")
+    import policylang
+
+    policy = policylang.load(ROOT / "rules" / "schoning.policy").with_tables(
+        {
+            "seh_locations": LOCATIONS,
+            "hospitals": FIXTURES / "two_step_hospitals.csv",
+            "schoning_segmenten": FIXTURES / "two_step_segments.csv",
+        }
+    )
+    claims = ROOT / "examples" / "contracts" / "claims.csv"
+    options = {"only": ["schoning_per_segment"], "year": 2027}
+    interpreted = policy.settle(claims, **options).to_json()
+    assert policy.settle(claims, engine="batch", **options).to_json() == interpreted
+    lines = {(x["party"], x["item"]): x["amount"] for x in interpreted["lines"]}
+    # 30% of 4,100,000.00 is cleansed by the NZa, the rest in the free segment
+    assert lines[("06290000", "regulated segment: the NZa cleanses")] == "1230000.00"
+    assert lines[("06290000", "free segment: insurers and providers cleanse")] == "2870000.00"
+    # 12.5% of 2,562,500.00 = 320,312.50; the parts add up to the cleansing amount exactly
+    assert lines[("06310000", "regulated share")] == "12.5%"
+    assert lines[("06310000", "regulated segment: the NZa cleanses")] == "320312.50"
+    assert lines[("06310000", "free segment: insurers and providers cleanse")] == "2242187.50"

@@ -200,6 +200,15 @@ def insurer_shares(locations: list[dict[str, str]]) -> list[dict[str, str]]:
     ]
 
 
+def segments(hospitals: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Illustrative share of each hospital's SEH-related DBC revenue in the regulated segment
+    (rules/schoning.policy `schoning_segmenten`): 10%, 15%, .., 30% in turn."""
+    return [
+        {"provider": row["provider"], "regulated_share": f"{10 + 5 * (index % 5)}%"}
+        for index, row in enumerate(hospitals)
+    ]
+
+
 def expensive_drugs() -> list[dict[str, str]]:
     # Illustrative realisations (EUR): the MSZ frame exceeded in 2024 and 2025, drug growth above
     # the threshold in 2024 (9%) and 2025 (6.5%).
@@ -234,6 +243,7 @@ def main() -> None:
     write("hospitals.csv", hospitals)
     write("claims_2027.csv", claims(rng, locations))
     write("seh_insurer_shares.csv", insurer_shares(locations))
+    write("schoning_segmenten.csv", segments(hospitals))
     write("expensive_drugs.csv", expensive_drugs())
 
 
