@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
+import attrs
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -29,6 +30,7 @@ from policylang.diagnostics import render
 from policylang.errors import Diagnostic, PolicyError
 from policylang.evaluate.gcpause import gc_paused
 from policylang.io.spreadsheet import spreadsheet_row
+from policylang.loader import load_files
 from policylang.terminal import visible
 
 app = typer.Typer(
@@ -361,16 +363,25 @@ def settle(
         list[str] | None,
         typer.Option("--settlement", help="Run only this settlement (repeatable); default: all."),
     ] = None,
-    format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    format: Annotated[
+        str,
+        typer.Option(
+            "--format", help="table, json, or csv (the lines only: a table file for a next step)."
+        ),
+    ] = "table",
     output: Annotated[Path | None, typer.Option("--output", help="Write the result here.")] = None,
     engine: Annotated[
         str,
         typer.Option("--engine", help="interpret, batch (DuckDB) or auto (docs/architecture.md)."),
     ] = "interpret",
+    items: Annotated[
+        list[str] | None,
+        typer.Option("--item", help="Output only the lines of this item (repeatable)."),
+    ] = None,
 ) -> None:
     """Settle a claim set: money lines per party, and the checks the rule files declare."""
-    if format not in ("table", "json"):
-        err.print(f"error: unknown --format `{shown(format)}`; use table or json")
+    if format not in ("table", "json", "csv"):
+        err.print(f"error: unknown --format `{shown(format)}`; use table, json or csv")
         raise typer.Exit(2)
     _known_engine(engine, ("interpret", "batch", "auto"))  # Spark checks, it does not settle
     policy = _policy(rules, table)
@@ -386,11 +397,24 @@ def settle(
             result = policy.settle(claims, year, only)
     except PolicyError as error:
         _fail(error)
-    handle: Any = output.open("w", encoding="utf-8") if output else sys.stdout
+    if items:
+        kept = tuple(line for line in result.lines if line.item in items)
+        result = attrs.evolve(result, lines=kept)
+    handle: Any = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
     try:
         if format == "json":
             json.dump(result.to_json(), handle, indent=2, ensure_ascii=False)
             handle.write("\n")
+        elif format == "csv":
+            # the lines as a table file (docs/language.md, settlement results as inputs)
+            writer = csv.writer(handle, lineterminator="\n")
+            writer.writerow(["settlement", "party", "item", "amount", "unit", "source"])
+            for line in result.lines:
+                row = [line.settlement, line.party, line.item, line.shown, line.unit]
+                writer.writerow([*row, line.source or ""])
+            for check in result.checks:
+                state = "skipped" if check.skipped else "holds" if check.holds else "FAILS"
+                err.print(f"check {escape(check.name)}: {state}  {escape(check.detail)}")
         else:
             console = Console(file=handle, highlight=False, soft_wrap=True) if output else out
             lines = Table(header_style="bold", title=f"settlement {result.year or ''}".strip())
@@ -407,7 +431,7 @@ def settle(
                     shown(line.settlement),
                     shown(line.party),
                     shown(line.item),
-                    format_money(line.amount),
+                    line.shown,
                     shown(line.source or ""),
                 )
             console.print(lines)
@@ -510,17 +534,43 @@ def lint(
     format: Annotated[
         str, typer.Option("--format", help="text, or json: one list of findings on stdout.")
     ] = "text",
+    sources: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--sources",
+            help="Folder of the cited documents: check that every cited line exists and is not "
+            "blank (repeatable).",
+        ),
+    ] = None,
+    show: Annotated[
+        bool, typer.Option("--show", help="With --sources: print each citation's cited text.")
+    ] = False,
 ) -> None:
-    """Report what may not be what the author meant: uncited titles, overlaps, unused values."""
+    """Report what may not be what the author meant: uncited titles, overlaps, unused values,
+    and (with --sources) citations to lines that are not there or blank."""
     from policylang.lint import lint as run_lint
 
-    if format == "json":
-        _lint_json(rules)
-    if format != "text":
-        err.print(f"error: unknown --format `{escape(format)}`; use text or json")
+    if format not in ("text", "json"):
+        err.print(f"error: unknown --format `{shown(format)}`; use text or json")
         raise typer.Exit(2)
+    missing = [folder for folder in sources or () if not folder.is_dir()]
+    if missing:
+        err.print(f"error: --sources `{shown(str(missing[0]))}` is not a folder")
+        raise typer.Exit(2)
+    if show and not sources:
+        err.print("error: --show prints the cited text, and needs --sources DIR")
+        raise typer.Exit(2)
+    if format == "json":
+        _lint_json(rules, sources or [])
     policy = _policy(rules)
     findings = [*policy.warnings, *run_lint(policy.program)]
+    if sources:
+        from policylang.citations import show_sources
+
+        if show:
+            for text in show_sources(load_files(rules), sources):
+                out.print(Text(text))
+        findings += _source_findings(rules, sources)
     _print_diagnostics(findings)
     err.print(f"{len(findings)} finding{'s' if len(findings) != 1 else ''}")
     if findings:
@@ -1042,7 +1092,14 @@ def diagnostic_json(diagnostic: Diagnostic) -> dict[str, Any]:
     return found
 
 
-def _lint_json(rules: list[Path]) -> NoReturn:
+def _source_findings(rules: list[Path], sources: list[Path]) -> list[Diagnostic]:
+    """Citations to lines that are missing or blank in the documents under `sources`."""
+    from policylang.citations import check_sources
+
+    return check_sources(load_files(rules), sources)
+
+
+def _lint_json(rules: list[Path], sources: list[Path]) -> NoReturn:
     """Findings, or the errors that stopped the policy loading, as one JSON list on stdout."""
     from policylang.lint import lint as run_lint
 
@@ -1053,6 +1110,8 @@ def _lint_json(rules: list[Path]) -> NoReturn:
         sys.stdout.write("\n")
         raise typer.Exit(2) from error
     findings = [*policy.warnings, *run_lint(policy.program)]
+    if sources:
+        findings += _source_findings(rules, sources)
     sys.stdout.write(json.dumps([diagnostic_json(d) for d in findings], indent=2) + "\n")
     raise typer.Exit(1 if findings else 0)
 

@@ -285,6 +285,8 @@ def _decl(w: _Writer, item: nodes.Decl) -> None:
             w.line("}", 0, item.span.end)
         case nodes.SettlementDecl():
             w.line(f"settlement {item.name} per {item.party} in {item.table} {{", 0, at)
+            if item.year_by is not None:
+                w.line(f"year by claim.{item.year_by.field}", 1, item.year_by.span.start)
             for step in item.items:
                 if isinstance(step, nodes.SettleLet):
                     w.line(f"let {step.name} = {expr(step.value)}", 1, step.span.start)
@@ -299,6 +301,8 @@ def _decl(w: _Writer, item: nodes.Decl) -> None:
                 body += f" within {expr(item.tolerance)}"
             if item.warn_only:
                 body += " warn only"
+            if item.year_by is not None:
+                body = f"year by claim.{item.year_by.field} {body}"
             w.line(f"check {item.name} {{ {body} }}", 0, at)
             w.meta(item.meta, 1)
         case nodes.InvariantDecl():

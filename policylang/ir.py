@@ -111,6 +111,19 @@ class ParamAtYear:
 
 
 @attrs.frozen
+class ParamInPeriod:
+    """A dated parameter read in a settlement or check, the author saying which value: its
+    value on a date (`value_on(p, settlement.end)`) or its values weighted by the days of the
+    settled period (`pro_rata(p)`); `day` is None for pro rata."""
+
+    name: str
+    how: str  # "on" or "pro_rata"
+    day: Expr | None
+    type: str
+    span: Span = _span()
+
+
+@attrs.frozen
 class DefineRef:
     name: str
     type: str
@@ -226,6 +239,9 @@ class Aggregate:
     where: Expr | None
     type: str
     span: Span = _span()
+    # over claims in a settlement or check with `year by claim.FIELD`: only the claims whose
+    # FIELD falls in the settled period
+    year_by: str | None = None
 
 
 @attrs.frozen
@@ -248,6 +264,7 @@ Expr = (
     | ContextValue
     | ParamRef
     | ParamAtYear
+    | ParamInPeriod
     | DefineRef
     | TableLookup
     | FieldOf
@@ -271,6 +288,9 @@ def children(expr: Expr) -> Iterator[Expr]:
             return
         case ParamAtYear(year=year):
             yield year
+        case ParamInPeriod(day=day):
+            if day is not None:
+                yield day
         case TableLookup(key=key):
             yield key
         case FieldOf(target=target):
@@ -457,6 +477,7 @@ class SettleLineSpec:
     item: str
     expr: Expr
     citation: str | None
+    unit: str = "money"  # money, integer, decimal, percent or days: how the line is kept and shown
 
 
 @attrs.frozen
@@ -467,6 +488,7 @@ class SettlementSpec:
     lets: tuple[tuple[str, Expr], ...]
     steps: tuple[tuple[str, Any], ...]  # ("let", (name, expr)) or ("line", SettleLineSpec)
     citation: str | None
+    year_by: str | None = None  # `year by claim.FIELD`: the claim date that puts it in the year
 
 
 @attrs.frozen
@@ -477,6 +499,7 @@ class CheckSpec:
     warn_only: bool
     citation: str | None
     text: str
+    year_by: str | None = None
 
 
 @attrs.frozen
@@ -591,7 +614,7 @@ class Program:
 
     def expressions(self) -> Iterator[Expr]:
         """Every expression of the program: definitions, titles, rules, settlements, checks,
-        invariants and test expectations (for analyses that look at all of them)."""
+        invariants, splits and test expectations (for analyses that look at all of them)."""
         yield from (d.expr for d in self.defines.values())
         for title in self.titles.values():
             yield from (c.expr for c in title.eligibility)
@@ -609,5 +632,10 @@ class Program:
             double = invariant.double_funding
             if double is not None and double.where is not None:
                 yield double.where
+        for split in self.splits.values():
+            yield from (e for e in (split.tariff, split.fee) if e is not None)
+            for discount in split.discounts:
+                yield discount.rate
+                yield discount.condition
         for test in self.tests:
             yield from (e for e, _ in test.value_expectations)

@@ -40,7 +40,7 @@ def _referenced(program: ir.Program) -> set[str]:
         sub.name
         for expr in program.expressions()
         for sub in ir.walk(expr)
-        if isinstance(sub, ir.ParamRef | ir.ParamAtYear | ir.DefineRef)
+        if isinstance(sub, ir.ParamRef | ir.ParamAtYear | ir.ParamInPeriod | ir.DefineRef)
     }
 
 

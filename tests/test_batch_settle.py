@@ -74,7 +74,11 @@ def test_seh_2027_budget_and_schoning_identical() -> None:
     policy = policylang.load(
         ROOT / "rules" / "seh_budget_2027.policy", ROOT / "rules" / "schoning.policy"
     ).with_tables(
-        {"seh_locations": SEH_2027 / "seh_locations.csv", "hospitals": SEH_2027 / "hospitals.csv"}
+        {
+            "seh_locations": SEH_2027 / "seh_locations.csv",
+            "hospitals": SEH_2027 / "hospitals.csv",
+            "schoning_segmenten": SEH_2027 / "schoning_segmenten.csv",
+        }
     )
     got = both(policy, SEH_2027 / "claims_2027.csv")
     budgets = [x for x in got["lines"] if x["party"] == "06011701" and x["item"] == "budget"]
@@ -236,11 +240,18 @@ settlement per_location per loc in locations {
   line "tariff" = round(rate * loc.expected_visits / 7)
   line "paid" = paid
   line "settlement" = rate * visits - paid
-  line "quantity" = EUR 1.00 * quantity
-  line "refused" = EUR 1.00 * refused
-  line "production" = EUR 1.00 * production
-  line "funded as seh" = EUR 1.00 * plain
+  line "quantity" = quantity
+  line "refused" = refused
+  line "production" = production
+  line "funded as seh" = plain
 }
+settlement per_location_in_year per loc in locations {
+  year by claim.start_date
+  line "visits in the year" = count(c in claims where c.location == loc.location and c.status != "error")
+  line "paid in the year" = sum(c.payable for c in claims where c.location == loc.location and (c.status == "accepted" or c.status == "adjusted"))
+  line "settled year" = settlement.year
+}
+check ending_in_the_year { year by claim.end_date holds count(c in claims where c.status != "error") <= count(c in claims) }
 check paid_adds_up { holds sum(c.payable for c in claims where c.location != "L9") == sum(x.amount for x in lines where x.item == "paid") }
 check few_errors { holds count(c in claims where c.status == "error" or c.rule == "payment_title") <= 2 warn only }
 """
@@ -283,18 +294,34 @@ def test_differential_policy_reads_rule_funding_and_quantity() -> None:
         base | {"claim_id": "3", "code": "190060", "urgent": "true"},
         base | {"claim_id": "4", "code": "999999"},
     ]
-    got = both(DIFFERENTIAL_POLICY, claims)
-    lines = {x["item"]: x["amount"] for x in got["lines"] if x["party"] == "L1"}
+    claims.append(base | {"claim_id": "5", "code": "190015", "start_date": "2028-01-02"})
+    got = both(DIFFERENTIAL_POLICY, claims, year=2027)
+    lines = {
+        x["item"]: x["amount"]
+        for x in got["lines"]
+        if x["party"] == "L1" and x["settlement"] == "per_location"
+    }
     assert lines == {
         "tariff": "171.43",  # round(12.00 x 100 / 7)
-        "paid": "110.00",  # 60.00 + 50.00 (maximum tariff)
-        "settlement": "-62.00",  # 4 claims not in error (4 is rejected) x 12.00 - 110.00
-        "quantity": "3.00",
-        "refused": "1.00",
-        "production": "1.00",
-        "funded as seh": "1.00",
+        "paid": "170.00",  # 60.00 + 50.00 (maximum tariff) + 60.00 (the 2028 visit)
+        "settlement": "-110.00",  # 5 claims not in error (4 is rejected) x 12.00 - 170.00
+        "quantity": "4",
+        "refused": "1",
+        "production": "1",
+        "funded as seh": "2",  # claims 1 and 5
     }
-    assert [c["holds"] for c in got["checks"]] == [True, True]
+    in_year = {
+        x["item"]: x["amount"]
+        for x in got["lines"]
+        if x["party"] == "L1" and x["settlement"] == "per_location_in_year"
+    }
+    # `year by claim.start_date`: the visit of 2028-01-02 is not in 2027
+    assert in_year == {
+        "visits in the year": "4",
+        "paid in the year": "110.00",
+        "settled year": "2027",
+    }
+    assert [c["holds"] for c in got["checks"]] == [True, True, True]
 
 
 def _outcome(claims: Path, engine: str) -> object:

@@ -26,11 +26,12 @@ from tests.conftest import ROOT
 CLAIMS = ROOT / "examples" / "claims.csv"
 TARIFF_FILE = "betaaltitels_passende_zorg.policy"
 TARIFF_75 = "parameter tarief_meekijkconsult: money\n" + (
-    '  source "001_158c496e59021edc.txt:1183"\n'
+    '  source "001_158c496e59021edc.txt:1186-1188"\n'
     '  assumption "no tariff in any source; illustrative maximum tariff"\n'
     "  from 2026-01-01 = EUR 75.00\n"
 )
-SOURCE = "001_158c496e59021edc.txt:1183"
+# the title meekijkconsult's citations, all of them
+SOURCE = "001_158c496e59021edc.txt:1186-1188; 001_158c496e59021edc.txt:658-660; 001_158c496e59021edc.txt:774"
 
 
 def lowered_tariff(target: Path) -> Path:

@@ -26,7 +26,7 @@ settlement shares per p in parties {
   let doubled = part * 2
   line "part" = part
   line "doubled" = doubled
-  line "year" = EUR 1.00 * year
+  line "year" = settlement.year
 }
 
 check parts_add_up { holds sum(x.amount for x in lines where x.item == "part") == pot * 2 }
@@ -63,7 +63,12 @@ def test_prorate_in_a_let_per_group_and_the_settlement_year() -> None:
         Decimal("1000.00"),
     ]
     assert lines[("a", "doubled")] == Decimal("666.68")
-    assert lines[("e", "year")] == Decimal("2027.00")
+    assert lines[("e", "year")] == 2027
+    assert [line.unit for line in result.lines if line.party == "e"] == [
+        "money",
+        "money",
+        "integer",
+    ]
 
 
 def test_checks_read_lines_and_skip_when_a_table_is_missing() -> None:

@@ -36,8 +36,8 @@ def test_a_lost_cent_in_the_lump_sum_settlement_is_caught(tmp_path: Path) -> Non
     contracts = rules / "contracts.policy"
     text = contracts.read_text(encoding="utf-8")
     broken = text.replace(
-        'line "final on the actual market share" = prorate(',
-        'line "final on the actual market share" = EUR 0.01 + prorate(',
+        'line "final on the actual market share" = definitief',
+        'line "final on the actual market share" = EUR 0.01 + definitief',
     )
     assert broken != text
     contracts.write_text(broken, encoding="utf-8")

@@ -6,6 +6,7 @@ Every amount below is computed by hand from the policy text in the test, not cop
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -169,14 +170,69 @@ def test_fee_off_the_top_and_discount_in_both_modes() -> None:
 # ---------------------------------------------------------------- rejections
 
 
-def test_part_claimed_twice() -> None:
+def test_part_claimed_twice_rejects_only_the_duplicate() -> None:
+    # the duplicate makes the parts claim EUR 1,333.33 of a EUR 1,000.00 whole: before, the
+    # main treater's part and both copies were rejected; now only the later copy is
     got = decided(
         thirds_policy(),
-        [claim("d1", "B", "333.33", "diagnostics"), claim("d2", "B", "333.33", "diagnostics")],
+        [
+            claim("m", "A", "333.34", "main_treater"),
+            claim("d2", "B", "333.33", "diagnostics", start_date="2025-03-04"),
+            claim("d1", "B", "333.33", "diagnostics"),
+            claim("a", "A", "333.33", "aftercare"),
+        ],
     )
-    reason = "part `diagnostics` of trajectory `T1` is claimed more than once (claims d1, d2)"
+    assert got["d2"] == (
+        "rejected",
+        "0.00",
+        ["duplicate: part `diagnostics` of trajectory `T1` is already claimed by claim d1"],
+    )
+    assert got["m"][:2] == ("accepted", "333.34")
+    assert got["d1"][:2] == ("accepted", "333.33")  # the earliest copy stands
+    assert got["a"][:2] == ("accepted", "333.33")
+
+
+def test_a_duplicate_on_the_same_day_keeps_the_smallest_claim_id() -> None:
+    got = decided(
+        thirds_policy(),
+        [claim("d2", "B", "333.33", "diagnostics"), claim("d1", "B", "333.33", "diagnostics")],
+    )
+    assert got["d1"][:2] == ("accepted", "333.33")
+    assert got["d2"] == (
+        "rejected",
+        "0.00",
+        ["duplicate: part `diagnostics` of trajectory `T1` is already claimed by claim d1"],
+    )
+
+
+def test_a_part_claimed_by_two_providers_rejects_both_and_nothing_else() -> None:
+    got = decided(
+        thirds_policy(),
+        [
+            claim("m", "A", "333.34", "main_treater"),
+            claim("d1", "A", "333.33", "diagnostics"),
+            claim("d2", "B", "333.33", "diagnostics"),
+        ],
+    )
+    reason = (
+        "part `diagnostics` of trajectory `T1` is claimed by more than one provider (claims d1, d2)"
+    )
     assert got["d1"] == ("rejected", "0.00", [reason])
     assert got["d2"] == ("rejected", "0.00", [reason])
+    assert got["m"][:2] == ("accepted", "333.34")
+
+
+def test_the_whole_claimed_twice_rejects_the_copy() -> None:
+    got = decided(
+        thirds_policy(),
+        [claim("w1", "A", "1000.00", None), claim("w2", "A", "1000.00", None)],
+    )
+    assert got["w1"][:2] == ("accepted", "1000.00")
+    assert got["w2"] == (
+        "rejected",
+        "0.00",
+        ["duplicate: the whole DBC of trajectory `T1` is already claimed by claim w1"],
+    )
 
 
 def test_parts_exceed_the_whole() -> None:
@@ -459,8 +515,8 @@ def test_decimal_weights_ties_and_rejected_parts() -> None:
         [
             claim("m", "A", "0.00", "main_treater", weight="2.5"),
             claim("a", "A", "0.00", "aftercare", weight="0.5"),
-            # claimed twice: both rejected, so their weights do not count
-            claim("d1", "B", "0.00", "diagnostics", weight="7"),
+            # claimed by two providers: both rejected, so their weights do not count
+            claim("d1", "A", "0.00", "diagnostics", weight="7"),
             claim("d2", "B", "0.00", "diagnostics", weight="7"),
         ],
     )
@@ -604,3 +660,17 @@ def test_fmt_round_trips_weights_from_a_claim_field() -> None:
     reparsed = parse(formatted, "a.policy")
     assert reparsed.items[-1].bases[0].field.name == "activities"  # type: ignore[union-attr]
     assert format_module(reparsed) == formatted
+
+
+def test_the_network_example_rejects_only_the_duplicate_part() -> None:
+    examples = Path(__file__).resolve().parent.parent / "examples" / "network_care"
+    policy = policylang.load(Path("rules")).with_tables(
+        {"oncology_network": examples / "network.csv"}
+    )
+    got = {d.claim_id: d for d in policy.check(examples / "claims_rejected.csv")}
+    assert (got["R3"].status, got["R3"].payable) == ("accepted", Decimal("1306.25"))
+    assert (got["R4"].status, got["R4"].payable) == ("rejected", Decimal("0.00"))
+    assert [r.message for r in got["R4"].reasons] == [
+        "duplicate: part `diagnostics` of trajectory `ZT-2025-0004` is already claimed by claim R3"
+    ]
+    assert sum(d.payable for d in got.values()) == Decimal("3756.25")

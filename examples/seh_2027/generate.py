@@ -2,7 +2,7 @@
 
 Deterministic (fixed seed, no clock): running it again rewrites the same files byte for byte.
 
-    /tmp/v/bin/python examples/seh_2027/generate.py
+    python examples/seh_2027/generate.py
 
 All codes are fictitious but shaped like the real ones: 8-digit AGB codes starting with 06
 (hospital care) for the hospitals (instellingen) and their SEH locations (vestigingen), 4-digit
@@ -156,7 +156,57 @@ def claims(rng: random.Random, locations: list[dict[str, str]]) -> list[dict[str
                     "location": row["location"],
                 }
             )
+    # A visit of the next year in the same file: `settle --year 2027` leaves it out, because the
+    # settlement counts the visits of its year (`year by claim.start_date`).
+    lines.append(
+        {
+            "claim_id": "SEH-20280229-1",
+            "provider": first["provider"],
+            "insurer": "3311",
+            "patient": "P-000004",
+            "code": "SB0001",
+            "start_date": "2028-02-29",
+            "quantity": "1",
+            "amount": f"{tariff(first):.2f}",
+            "seh_visit": "true",
+            "location": first["location"],
+        }
+    )
     return lines
+
+
+# Market shares of the insurers per location for inkoop in representatie
+# (rules/seh_inkoop_representatie.policy): illustrative, the same at every location; the first
+# insurer is the market leader that buys on behalf of the others.
+MARKET_SHARES = (
+    ("3311", "30%"),
+    ("7029", "25%"),
+    ("3343", "20%"),
+    ("3313", "15%"),
+    ("0101", "10%"),
+)
+
+
+def insurer_shares(locations: list[dict[str, str]]) -> list[dict[str, str]]:
+    return [
+        {
+            "location": row["location"],
+            "insurer": insurer,
+            "market_share": share,
+            "market_leader": "true" if index == 0 else "false",
+        }
+        for row in locations
+        for index, (insurer, share) in enumerate(MARKET_SHARES)
+    ]
+
+
+def segments(hospitals: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Illustrative share of each hospital's SEH-related DBC revenue in the regulated segment
+    (rules/schoning.policy `schoning_segmenten`): 10%, 15%, .., 30% in turn."""
+    return [
+        {"provider": row["provider"], "regulated_share": f"{10 + 5 * (index % 5)}%"}
+        for index, row in enumerate(hospitals)
+    ]
 
 
 def expensive_drugs() -> list[dict[str, str]]:
@@ -192,6 +242,8 @@ def main() -> None:
     write("seh_locations.csv", locations)
     write("hospitals.csv", hospitals)
     write("claims_2027.csv", claims(rng, locations))
+    write("seh_insurer_shares.csv", insurer_shares(locations))
+    write("schoning_segmenten.csv", segments(hospitals))
     write("expensive_drugs.csv", expensive_drugs())
 
 

@@ -370,7 +370,12 @@ def declare_table_requirements(state: CheckState) -> None:
         for require in item.requires:
             expr = state.expressions.lower(require.condition, scope)
             state.expressions.expect(expr, "bool", require.condition.span, "a table requirement")
-            columns = tuple(sorted({s.name for s in ir.walk(expr) if isinstance(s, ir.Var)}))
+            # the row's columns it reads (a variable of an aggregate, `x` in `sum(x.share for x
+            # in t)`, is no column of the row and is not shown)
+            names = {f.name for f in spec.fields}
+            columns = tuple(
+                sorted({s.name for s in ir.walk(expr) if isinstance(s, ir.Var)} & names)
+            )
             requirements.append(
                 ir.TableRequirement(
                     expr,

@@ -45,8 +45,18 @@ DECISION_FIELDS = {
     "rule": "text",
 }
 
-# What an aggregate over `lines` (in a check) sees: the settlement lines computed before it.
-LINE_FIELDS = {"settlement": "text", "party": "text", "item": "text", "amount": "money"}
+# What an aggregate over `lines` (in a check) sees: the settlement lines computed before it. A
+# line's value is in the field of its unit (the others are empty): `amount` for money, `number`
+# for counts, numbers and days, `percentage` for percentages.
+LINE_FIELDS = {
+    "settlement": "text",
+    "party": "text",
+    "item": "text",
+    "unit": "text",
+    "amount": "money",
+    "number": "decimal",
+    "percentage": "percent",
+}
 
 SCALAR_NAMES = {
     "money": "money",
@@ -99,6 +109,8 @@ class Scope:
     visible: frozenset[str] | None = None  # names of declarations this file may use
     in_settlement: bool = False  # prorate() and split() allocate over a settlement's parties
     allow_lines: bool = False  # checks may aggregate over the settlement lines
+    # `year by claim.FIELD` of the settlement or check: aggregates over claims see its year only
+    year_by: str | None = None
 
     def with_local(self, name: str, type_: str) -> Scope:
         return attrs.evolve(self, locals={**self.locals, name: type_})
@@ -281,6 +293,8 @@ class ExpressionChecker:
         env = scope.env
         target = node.target
         if isinstance(target, nodes.Name) and target.name not in scope.locals:
+            if target.name == "settlement" and target.name not in env.define_types:
+                return self._settlement_value(node, scope)
             if target.name == "claim":
                 if not scope.allow_claim:
                     return self._name(target, scope)
@@ -348,6 +362,30 @@ class ExpressionChecker:
         self.error("E0302", f"{describe(base.type)} has no fields", node.span)
         return ir.Const(None, ERROR, span=node.span)
 
+    def _settlement_value(self, node: nodes.Member, scope: Scope) -> ir.Expr:
+        """`settlement.year`, `.start`, `.end`: the settled year and its first and last day."""
+        fields = [
+            name[len("settlement.") :] for name in scope.context if name.startswith("settlement.")
+        ]
+        if not fields:
+            self.error(
+                "E0201",
+                "`settlement` is only known in a settlement or a check",
+                node.span,
+                "settlement.year, settlement.start and settlement.end are the settled period",
+            )
+            return ir.Const(None, ERROR, span=node.span)
+        name = f"settlement.{node.name}"
+        if name not in scope.context:
+            self.error(
+                "E0202",
+                f"a settlement has no field `{node.name}`",
+                node.span,
+                did_you_mean(node.name, fields) or "fields: " + ", ".join(fields),
+            )
+            return ir.Const(None, ERROR, span=node.span)
+        return ir.ContextValue(name, scope.context[name], span=node.span)
+
     def _lookup(self, node: nodes.Lookup, scope: Scope) -> ir.Expr:
         table = scope.env.tables.get(node.table)
         key = self.lower(node.key, scope)
@@ -380,7 +418,59 @@ class ExpressionChecker:
             )
         return ir.TableLookup(table.name, key, f"row:{table.name}", span=node.span)
 
+    def _param_in_period(self, node: nodes.Call, scope: Scope) -> ir.Expr:
+        """`value_on(p, DATE)` and `pro_rata(p)`: which value of a dated parameter a settlement
+        or check reads when the parameter changes inside the settled period."""
+        usage = "value_on(PARAMETER, settlement.end) or pro_rata(PARAMETER)"
+        if "settlement.year" not in scope.context:
+            self.error(
+                "E0707",
+                f"`{node.function}` reads a parameter for the settled period: only in a settlement or a check",
+                node.span,
+                "a claim reads a dated parameter on its own date: write the parameter's name",
+            )
+            return ir.Const(None, ERROR, span=node.span)
+        want = 2 if node.function == "value_on" else 1
+        first = node.args[0] if node.args else None
+        param = (
+            scope.env.params.get(first.name)
+            if isinstance(first, nodes.Name) and first.name not in scope.locals
+            else None
+        )
+        if len(node.args) != want or param is None:
+            self.error(
+                "E0707",
+                f"`{node.function}` takes a parameter"
+                + (" and a date" if want == 2 else "")
+                + ", found "
+                + (f"{len(node.args)} arguments" if len(node.args) != want else "something else"),
+                node.span,
+                usage,
+            )
+            return ir.Const(None, ERROR, span=node.span)
+        if node.function == "pro_rata" and param.type not in (
+            "money",
+            "decimal",
+            "integer",
+            "percent",
+        ):
+            self.error(
+                "E0707",
+                f"`pro_rata` weighs numbers by days; parameter `{param.name}` is {describe(param.type)}",
+                node.span,
+                f"read one value: value_on({param.name}, settlement.end)",
+            )
+            return ir.Const(None, ERROR, span=node.span)
+        if node.function == "pro_rata":
+            result = "decimal" if param.type == "integer" else param.type
+            return ir.ParamInPeriod(param.name, "pro_rata", None, result, span=node.span)
+        day = self.lower(node.args[1], scope)
+        self.expect(day, "date", node.args[1].span, "the date of `value_on`")
+        return ir.ParamInPeriod(param.name, "on", day, param.type, span=node.span)
+
     def _call(self, node: nodes.Call, scope: Scope) -> ir.Expr:
+        if node.function in ("value_on", "pro_rata") and node.function not in scope.env.params:
+            return self._param_in_period(node, scope)
         param = scope.env.params.get(node.function)
         if param is not None:
             if not param.years or len(node.args) != 1:
@@ -559,14 +649,23 @@ class ExpressionChecker:
         where = self.lower(node.where, inner) if node.where is not None else None
         if where is not None:
             self.expect(where, "bool", node.where.span if node.where else node.span, "`where`")
+        year_by = scope.year_by if node.source == "claims" else None
         if node.function == "count":
             return ir.Aggregate(
-                "count", None, node.var, node.source, where, "integer", span=node.span
+                "count", None, node.var, node.source, where, "integer", node.span, year_by
             )
         assert value is not None
-        if value.type not in ("money", "decimal", "integer", "days", ERROR):
-            self.error("E0303", f"cannot sum {describe(value.type)}", node.span)
-        return ir.Aggregate("sum", value, node.var, node.source, where, value.type, span=node.span)
+        if value.type not in ("money", "decimal", "integer", "days", "percent", ERROR):
+            self.error(
+                "E0303",
+                f"cannot sum {describe(value.type)}",
+                node.span,
+                "sum adds amounts, numbers, days and percentages; count(x in ... where ...) "
+                "counts rows",
+            )
+        return ir.Aggregate(
+            "sum", value, node.var, node.source, where, value.type, node.span, year_by
+        )
 
     def _allocate(self, node: nodes.Allocate, scope: Scope) -> ir.Expr:
         if not scope.in_settlement:

@@ -77,4 +77,6 @@ class CheckState:
 
 
 def citation_of(meta: nodes.Meta) -> str | None:
-    return meta.citations[0].text if meta.citations else None
+    """Every citation of a declaration, in the order written, joined by `; ` (a decision, a
+    settlement line or a check carries all of them, not only the first)."""
+    return "; ".join(c.text for c in meta.citations) if meta.citations else None

@@ -6,9 +6,16 @@ from decimal import Decimal
 
 from policylang import ir
 from policylang.check.declarations import declared_in, literal_value
-from policylang.check.expressions import ERROR, codeset_matcher, did_you_mean, uses_claim
+from policylang.check.expressions import (
+    ERROR,
+    codeset_matcher,
+    describe,
+    did_you_mean,
+    uses_claim,
+)
 from policylang.check.state import CheckState, citation_of
 from policylang.loader import LoadedFile
+from policylang.source import Span
 from policylang.syntax import nodes
 
 FUNDING_STREAMS = ("production", "budget", "lump_sum", "population", "availability")
@@ -250,8 +257,13 @@ def declare_settlements(state: CheckState) -> None:
         if table is None:
             state.unknown("E0206", "table", item.table, item.span, state.env.tables)
             continue
+        year_by = _year_by(state, item.year_by)
         scope = state.scope(
-            file, allow_claim=False, in_settlement=True, context={"year": "integer"}
+            file,
+            allow_claim=False,
+            in_settlement=True,
+            context=dict(PERIOD_CONTEXT),
+            year_by=year_by,
         ).with_local(item.party, f"row:{table.name}")
         steps: list[tuple[str, object]] = []
         lets: list[tuple[str, ir.Expr]] = []
@@ -265,14 +277,28 @@ def declare_settlements(state: CheckState) -> None:
                 lets.append((step.name, expr))
                 steps.append(("let", (step.name, expr)))
             else:
-                state.expressions.expect(expr, "money", step.value.span, "a settlement line")
-                steps.append(("line", ir.SettleLineSpec(step.item, expr, citation_of(step.meta))))
+                unit = _line_unit(state, expr, step.value.span)
+                steps.append(
+                    ("line", ir.SettleLineSpec(step.item, expr, citation_of(step.meta), unit))
+                )
         state.settlements[item.name] = ir.SettlementSpec(
-            item.name, item.party, item.table, tuple(lets), tuple(steps), citation_of(item.meta)
+            item.name,
+            item.party,
+            item.table,
+            tuple(lets),
+            tuple(steps),
+            citation_of(item.meta),
+            year_by,
         )
     for item, file in state.declarations(nodes.CheckDecl):
         assert isinstance(item, nodes.CheckDecl)
-        scope = state.scope(file, allow_claim=False, allow_lines=True, context={"year": "integer"})
+        scope = state.scope(
+            file,
+            allow_claim=False,
+            allow_lines=True,
+            context=dict(PERIOD_CONTEXT),
+            year_by=_year_by(state, item.year_by),
+        )
         expr = state.expressions.lower(item.condition, scope)
         _no_claim(state, expr, item.condition.span)
         tolerance = None
@@ -293,6 +319,7 @@ def declare_settlements(state: CheckState) -> None:
             item.warn_only,
             citation_of(item.meta),
             item.condition.span.text,
+            scope.year_by,
         )
     for item, file in state.declarations(nodes.InvariantDecl):
         assert isinstance(item, nodes.InvariantDecl)
@@ -313,6 +340,53 @@ def declare_settlements(state: CheckState) -> None:
             item.condition.span.text,
             span=item.span,
         )
+
+
+# What a settlement and a check know of the period they settle (evaluate/settle.py fills it in).
+PERIOD_CONTEXT = {
+    "year": "integer",
+    "settlement.year": "integer",
+    "settlement.start": "date",
+    "settlement.end": "date",
+}
+LINE_UNITS = ("money", "integer", "decimal", "percent", "days")
+
+
+def _year_by(state: CheckState, year_by: nodes.SettleYear | None) -> str | None:
+    """The claim date field of `year by claim.FIELD`, or None (no scoping, or an error)."""
+    if year_by is None:
+        return None
+    field = state.env.claim_fields.get(year_by.field)
+    if field is None or field.type != "date":
+        dates = [name for name, spec in state.env.claim_fields.items() if spec.type == "date"]
+        found = (
+            f"the claim has no field `{year_by.field}`"
+            if field is None
+            else f"claim field `{year_by.field}` is {describe(field.type)}, not a date"
+        )
+        state.error(
+            "E0705",
+            f"`year by` names a claim date; {found}",
+            year_by.span,
+            "the claim's dates: " + ", ".join(f"claim.{name}" for name in dates),
+        )
+        return None
+    return year_by.field
+
+
+def _line_unit(state: CheckState, expr: ir.Expr, span: Span) -> str:
+    """A settlement line is a number of one unit; a line of another type is an error."""
+    if expr.type in LINE_UNITS:
+        return expr.type
+    if expr.type != ERROR:
+        state.error(
+            "E0301",
+            f"a settlement line must be a number, found {describe(expr.type)}",
+            span,
+            "a line is an amount (EUR), a count, a number, days or a percentage; "
+            "put a condition in `if ... then ... else ...`",
+        )
+    return "money"
 
 
 def _no_claim(state: CheckState, expr: ir.Expr, span: object) -> None:

@@ -9,6 +9,7 @@ every construct terminates (there are no loops or recursion in the language).
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import operator
 from collections.abc import Callable
 from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal, InvalidOperation
@@ -40,6 +41,7 @@ class Env:
         "lines",
         "locals",
         "memo",
+        "period",
         "program",
         "settlement",
         "tables",
@@ -62,6 +64,8 @@ class Env:
         self.locals: dict[str, Any] = {}
         self.memo: dict[str, Any] = {}
         self.settlement: Any = None  # the SettlementRun when a settlement is evaluated
+        # the settled period (first and last day) in a settlement or a check, else None
+        self.period: tuple[dt.date, dt.date] | None = None
         self.lines: list[dict[str, Any]] = []  # settlement lines, for checks
 
 
@@ -105,6 +109,47 @@ class Compiler:
             spec.citations[0] if spec.citations else None,
         )
 
+    def param_in_period(
+        self, spec: ir.ParamSpec, period: tuple[dt.date, dt.date], span: Any
+    ) -> Any:
+        """A dated parameter read for a settled period: its one value there, or E0706 when it
+        changes inside the period (the author says which value: value_on or pro_rata)."""
+        start, end = period
+        changes = _changes(spec, period)
+        if not changes:
+            return self.param_value(spec, start)
+        seen: list[tuple[dt.date, Any]] = []
+        for day in [start, *changes]:
+            try:
+                seen.append((day, self.param_value(spec, day)))
+            except EvaluationError:
+                seen.append((day, None))
+        first = seen[0][1]
+        for day, other in seen[1:]:
+            if other != first:
+
+                def shown(value: Any) -> str:
+                    return "has no value" if value is None else f"is {value}"
+
+                raise PeriodError(
+                    f"parameter `{spec.name}` {shown(first)} on {start.isoformat()} and "
+                    f"{shown(other)} on {day.isoformat()}: it changes inside the settled period "
+                    f"{start.isoformat()} to {end.isoformat()}",
+                    f"say which value: value_on({spec.name}, settlement.end) or "
+                    f"pro_rata({spec.name}) (weighted by days)",
+                    span,
+                )
+        return first if first is not None else self.param_value(spec, start)  # raises
+
+    def pro_rata(self, spec: ir.ParamSpec, period: tuple[dt.date, dt.date]) -> Decimal:
+        """The parameter's values over the period weighted by their days (exact, unrounded)."""
+        start, end = period
+        cuts = sorted({start, *_changes(spec, period), end + dt.timedelta(days=1)})
+        total = Decimal(0)
+        for first, after in itertools.pairwise(cuts):
+            total += Decimal(self.param_value(spec, first)) * (after - first).days
+        return total / ((end - start).days + 1)
+
     def _temporal(self, table: str) -> bool:
         spec = self.program.tables.get(table)
         return spec is not None and spec.valid_from is not None
@@ -144,7 +189,22 @@ class Compiler:
                 if spec.has_always:
                     constant = spec.always
                     return lambda env: constant
-                return lambda env: self.param_value(spec, env.day)
+                span = expr.span
+
+                def param_ref(env: Env) -> Any:
+                    if env.period is not None:
+                        return self.param_in_period(spec, env.period, span)
+                    return self.param_value(spec, env.day)
+
+                return param_ref
+            case ir.ParamInPeriod(name=name, how="pro_rata"):
+                spec = self.program.params[name]
+                return lambda env: self.pro_rata(spec, _period(env, name))
+            case ir.ParamInPeriod(name=name, day=day_expr):
+                spec = self.program.params[name]
+                assert day_expr is not None
+                day_fn = self._value(day_expr)
+                return lambda env: self.param_value(spec, day_fn(env))
             case ir.ParamAtYear(name=name, year=year_expr):
                 spec = self.program.params[name]
                 year_fn = self.compile(year_expr)
@@ -354,9 +414,27 @@ class Compiler:
         temporal = source not in ("claims", "lines") and self._temporal(source)
         zero: Any = 0 if expr.type in ("integer", "days") else Decimal(0)
 
+        year_by = expr.year_by
+        in_year: dict[tuple[int, Any], tuple[Any, list[Any]]] = {}
+
+        def claims_in_year(env: Env) -> list[Any]:
+            """The claims whose `year_by` date is in the settled period (one list per period)."""
+            key = (id(env.claims), env.period)
+            cached = in_year.get(key)
+            if cached is None or cached[0] is not env.claims:
+                read = field_reader(year_by)  # type: ignore[arg-type]
+                start, end = env.period or (None, None)
+                chosen = [
+                    c
+                    for c in env.claims
+                    if start is not None and (day := read(c)) is not None and start <= day <= end
+                ]
+                cached = in_year[key] = (env.claims, chosen)
+            return cached[1]
+
         def rows(env: Env) -> Any:
             if source == "claims":
-                return env.claims
+                return claims_in_year(env) if year_by is not None else env.claims
             if source == "lines":
                 return env.lines
             if temporal:  # every row of every period
@@ -583,6 +661,34 @@ def _split_where(
                 rest = [c for c in others if not any(c is r for r in row_only)]
                 return side.name, other, _and(row_only), _and(rest)
     return None, None, None, where
+
+
+class PeriodError(EvaluationError):
+    """A dated parameter that changes inside the settled period (E0706, with a hint)."""
+
+    def __init__(self, message: str, help: str, span: Any) -> None:
+        super().__init__(message, "parameter")
+        self.help = help
+        self.span = span
+
+
+def _changes(spec: ir.ParamSpec, period: tuple[dt.date, dt.date]) -> list[dt.date]:
+    """The days after the first day of `period` on which a dated parameter may change value:
+    a period of it starting, or the day after one ends (per-year values change on 1 January)."""
+    start, end = period
+    days = {p.start for p in spec.periods} | {
+        p.end + dt.timedelta(days=1) for p in spec.periods if p.end is not None
+    }
+    days |= {dt.date(year, 1, 1) for year, _ in spec.years if year > 1}
+    return sorted(d for d in days if start < d <= end)
+
+
+def _period(env: Env, name: str) -> tuple[dt.date, dt.date]:
+    if env.period is None:
+        raise EvaluationError(
+            f"`pro_rata({name})` needs a settled period, and there is none (no year)", name
+        )
+    return env.period
 
 
 def _day(env: Env, table: str) -> dt.date:

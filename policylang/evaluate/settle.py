@@ -19,7 +19,7 @@ from policylang import ir
 from policylang.allocation import AllocationError, prorate, split_by_shares
 from policylang.decision import Decision, format_money
 from policylang.errors import Diagnostic, EvaluationError, InputError
-from policylang.evaluate.compile import Compiler, Env, Fn, round_money
+from policylang.evaluate.compile import Compiler, Env, Fn, PeriodError, round_money
 from policylang.evaluate.decided import decided_claims
 from policylang.io.claims import ClaimRow
 
@@ -29,19 +29,45 @@ class SettlementLine:
     settlement: str
     party: str
     item: str
-    amount: Decimal
+    amount: Decimal  # the line's value in its unit (a percentage as a fraction: 0.25 is 25%)
     details: str
     source: str | None = None
+    unit: str = "money"  # money, integer, decimal, percent or days
+
+    @property
+    def shown(self) -> str:
+        """The value as the output shows it: cents for money, `25%` for a percentage."""
+        return show_value(self.amount, self.unit)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "settlement": self.settlement,
             "party": self.party,
             "item": self.item,
-            "amount": format_money(self.amount),
+            "amount": self.shown,
+            "unit": self.unit,
             "details": self.details,
             "source": self.source,
         }
+
+
+def show_value(value: Any, unit: str) -> str:
+    if unit == "money":
+        return format_money(value)
+    if unit == "percent":
+        return f"{_plain(Decimal(value) * 100)}%"
+    return _plain(Decimal(value))
+
+
+def _plain(value: Decimal) -> str:
+    """A number without exponent or trailing zeros after the point: 12, 12.5, 0.333..."""
+    text = f"{value:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def line_value(value: Any, unit: str) -> Any:
+    """A line's value as it is kept: money rounded half up to the cent, others exact."""
+    return round_money(value) if unit == "money" else value
 
 
 @attrs.frozen
@@ -73,9 +99,18 @@ class Settlement:
     ran: frozenset[str] = frozenset()  # the settlements that ran
 
     def line_rows(self) -> list[dict[str, Any]]:
-        """The lines as rows for checks and invariants (`lines` in the language)."""
+        """The lines as rows for checks and invariants (`lines` in the language): the value in
+        the field of its unit, the other two empty (check/expressions.py LINE_FIELDS)."""
         return [
-            {"settlement": x.settlement, "party": x.party, "item": x.item, "amount": x.amount}
+            {
+                "settlement": x.settlement,
+                "party": x.party,
+                "item": x.item,
+                "unit": x.unit,
+                "amount": x.amount if x.unit == "money" else None,
+                "number": Decimal(x.amount) if x.unit in ("integer", "decimal", "days") else None,
+                "percentage": x.amount if x.unit == "percent" else None,
+            }
             for x in self.lines
         ]
 
@@ -225,6 +260,9 @@ class SettlementRun:
             for kind, payload, fn in self.steps:
                 try:
                     value = fn(self.env)
+                except PeriodError as error:
+                    where = f"settlement `{self.spec.name}`, party `{party}`"
+                    raise period_error(where, error) from error
                 except EvaluationError as error:
                     raise InputError(
                         [
@@ -243,9 +281,10 @@ class SettlementRun:
                             self.spec.name,
                             party,
                             payload.item,
-                            round_money(value),
+                            line_value(value, payload.unit),
                             self.spec.name,
                             payload.citation or self.spec.citation,
+                            payload.unit,
                         )
                     )
         return lines
@@ -278,8 +317,7 @@ def settle(
     for spec in program.settlements.values():
         if only is not None and spec.name not in only:
             continue
-        env = Env(program, tables, day, None, claims)
-        env.context = {"year": year}
+        env = period_env(program, tables, year, claims)
         run = SettlementRun(compiler, spec, env)
         env.settlement = run
         lines += run.run()
@@ -302,9 +340,8 @@ def _run_check(
     spec: ir.CheckSpec,
     ran: set[str],
 ) -> CheckResult:
-    env = Env(program, tables, day, None, claims)
+    env = period_env(program, tables, day.year if day is not None else None, claims)
     env.lines = lines
-    env.context = {"year": day.year if day is not None else None}
     not_run = sorted(settlements_read(spec.expr, spec.tolerance) - ran)
     if not_run:
         names = ", ".join(f"`{name}`" for name in not_run)
@@ -333,18 +370,52 @@ def _run_check(
             right = compiler.compile(spec.expr.right)(env)
             tolerance = compiler.compile(spec.tolerance)(env)
             holds = abs(left - right) <= tolerance
-            detail = f"{_show(left)} vs {_show(right)}, difference {_show(left - right)}, tolerance {_show(tolerance)}"
+            kind = spec.expr.left.type
+            detail = (
+                f"{_show(left, kind)} vs {_show(right, kind)}, difference "
+                f"{_show(left - right, kind)}, tolerance {_show(tolerance, spec.tolerance.type)}"
+            )
         elif isinstance(spec.expr, ir.Compare):
             left = compiler.compile(spec.expr.left)(env)
             right = compiler.compile(spec.expr.right)(env)
             holds = bool(compiler.compile(spec.expr)(env))
-            detail = f"{_show(left)} {spec.expr.op} {_show(right)}"
+            detail = (
+                f"{_show(left, spec.expr.left.type)} {spec.expr.op} "
+                f"{_show(right, spec.expr.right.type)}"
+            )
         else:
             holds = bool(compiler.compile(spec.expr)(env))
             detail = spec.text
+    except PeriodError as error:
+        raise period_error(f"check `{spec.name}`", error) from error
     except EvaluationError as error:
         return CheckResult(spec.name, False, error.message, spec.warn_only, spec.citation)
     return CheckResult(spec.name, holds, detail, spec.warn_only, spec.citation)
+
+
+def period_env(
+    program: ir.Program,
+    tables: dict[str, dict[Any, dict[str, Any]]],
+    year: int | None,
+    claims: list[Any],
+) -> Env:
+    """What a settlement or check sees: the claims, parameters on 1 January of the settled
+    year (checked not to change inside it), `settlement.year`, `.start` and `.end`."""
+    start = dt.date(year, 1, 1) if year is not None else None
+    end = dt.date(year, 12, 31) if year is not None else None
+    env = Env(program, tables, start, None, claims)
+    env.period = (start, end) if start is not None and end is not None else None
+    env.context = {
+        "year": year,
+        "settlement.year": year,
+        "settlement.start": start,
+        "settlement.end": end,
+    }
+    return env
+
+
+def period_error(where: str, error: PeriodError) -> InputError:
+    return InputError([Diagnostic("E0706", f"{where}: {error.message}", error.span, error.help)])
 
 
 def settlements_read(*exprs: ir.Expr | None) -> set[str]:
@@ -375,7 +446,9 @@ def _tables_used(spec: ir.CheckSpec) -> set[str]:
     return used
 
 
-def _show(value: Any) -> str:
+def _show(value: Any, type_: str = "") -> str:
+    if type_ == "percent" and isinstance(value, Decimal):
+        return show_value(value, "percent")
     if isinstance(value, Decimal):
         return format_money(value) if value == value.quantize(Decimal("0.01")) else f"{value:f}"
     return str(value)

@@ -8,9 +8,10 @@ never on row order, so shuffling the claims changes no decision:
    claim: with a `role` it claims that role's part, without one it claims the whole DBC (today's
    mode: the main treater claims everything and pays the others by onderlinge dienstverlening).
 2. Per trajectory (patient and trajectory number), every claim that breaks a rule is rejected
-   with all its reasons: its provider is not in the network table; its part (or the whole) is
-   claimed more than once; a part is claimed while the whole is claimed too (double funding);
-   the parts together claim more than the whole.
+   with all its reasons: its provider is not in the network table; it is a later copy of a part
+   (or the whole) its provider claimed already (only the copy is rejected), or the part is
+   claimed by several providers (all of them); a part is claimed while the whole is claimed too
+   (double funding); the parts still standing together claim more than the whole.
 3. Every other claim is priced: the whole is the tariff on the trajectory's first day (the claim
    with the earliest start date, then the smallest claim_id), the coordination fee comes off the
    top for the main treater, the rest is divided by largest remainder in declared role order
@@ -255,23 +256,37 @@ def _judge(
     by_role: dict[str, list[int]] = defaultdict(list)
     for index in parts:
         by_role[values[index]["role"]].append(index)
-    for role, claimed in by_role.items():
-        if len(claimed) > 1:
+
+    def first_stands(claimed: list[int], what: str) -> list[int]:
+        """A part (or the whole) claimed more than once: by one provider, the earliest claim
+        (then the smallest claim_id) stands and every later copy is a duplicate; by several
+        providers, which one is right cannot be told, so all of them are rejected. The claims
+        of the other parts stand either way. Returns the claims that are not rejected."""
+        if len(claimed) < 2:
+            return claimed
+        if len({values[i]["provider"] for i in claimed}) > 1:
             shown = ", ".join(ids[i] for i in claimed)
             for index in claimed:
                 reject(
                     index,
-                    f"part `{role}` of trajectory `{trajectory}` is claimed more than once "
+                    f"{what} of trajectory `{trajectory}` is claimed by more than one provider "
                     f"(claims {shown})",
                 )
-    if len(wholes) > 1:
-        shown = ", ".join(ids[i] for i in wholes)
-        for index in wholes:
+            return []
+        first, *copies = sorted(claimed, key=lambda i: (values[i]["start_date"], ids[i]))
+        for index in copies:
             reject(
                 index,
-                f"the whole DBC of trajectory `{trajectory}` is claimed more than once "
-                f"(claims {shown})",
+                f"duplicate: {what} of trajectory `{trajectory}` is already claimed by claim "
+                f"{ids[first]}",
             )
+        return [first]
+
+    for role, claimed in by_role.items():
+        first_stands(claimed, f"part `{role}`")
+    # a part next to the whole is double funding, also when the whole itself was rejected for
+    # being claimed by several providers; a duplicate copy of the whole is not shown again
+    wholes = first_stands(wholes, "the whole DBC") or wholes
     if wholes and parts:
         shown = ", ".join(f"{ids[i]} by provider `{values[i]['provider']}`" for i in wholes)
         for index in parts:
@@ -299,9 +314,10 @@ def _judge(
                 result[index], "error", ZERO, Reason(error.rule, error.message, error.source)
             )
         return
-    claimed_parts = sum((values[i]["amount"] for i in parts), Decimal(0))
+    # the parts still standing: a duplicate or a part next to the whole is not claimed twice
+    claimed_parts = sum((values[i]["amount"] for i in counted), Decimal(0))
     if claimed_parts > whole:
-        for index in parts:
+        for index in counted:
             reject(
                 index,
                 f"the parts of trajectory `{trajectory}` claim EUR {_money(claimed_parts)} "

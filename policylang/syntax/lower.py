@@ -349,9 +349,29 @@ class _Lower(Transformer[Token, Any]):
     def settlement_decl(self, meta: Any, children: list[Any]) -> nodes.SettlementDecl:
         name, party, table, *rest = children
         items = tuple(c for c in rest if isinstance(c, nodes.SettleLet | nodes.SettleLine))
+        scopes = [c for c in rest if isinstance(c, nodes.SettleYear)]
+        if len(scopes) > 1:
+            self.diagnostics.append(
+                Diagnostic(
+                    "E0705",
+                    f"settlement `{name}` says `year by` twice",
+                    scopes[1].span,
+                    "one `year by claim.FIELD` line names the date that puts a claim in the year",
+                )
+            )
         return nodes.SettlementDecl(
-            str(name), str(party), str(table), items, self._meta(rest), self._span(meta)
+            str(name),
+            str(party),
+            str(table),
+            items,
+            self._meta(rest),
+            self._span(meta),
+            scopes[0] if scopes else None,
         )
+
+    @v_args(meta=True)
+    def settle_year(self, meta: Any, children: list[Any]) -> nodes.SettleYear:
+        return nodes.SettleYear(str(children[0]), self._span(meta))
 
     @v_args(meta=True)
     def settle_let(self, meta: Any, children: list[Any]) -> nodes.SettleLet:
@@ -365,9 +385,15 @@ class _Lower(Transformer[Token, Any]):
 
     @v_args(meta=True)
     def check_decl(self, meta: Any, children: list[Any]) -> nodes.CheckDecl:
-        name, (condition, tolerance, warn_only), *rest = children
+        name, year_by, (condition, tolerance, warn_only), *rest = children
         return nodes.CheckDecl(
-            str(name), condition, tolerance, warn_only, self._meta(rest), self._span(meta)
+            str(name),
+            condition,
+            tolerance,
+            warn_only,
+            self._meta(rest),
+            self._span(meta),
+            year_by,
         )
 
     def check_body(self, children: list[Any]) -> tuple[Any, Any, bool]:

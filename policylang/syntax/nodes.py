@@ -435,6 +435,14 @@ class SettleLine:
 
 
 @attrs.frozen
+class SettleYear:
+    """`year by claim.FIELD`: the claims of the settled year are those whose FIELD is in it."""
+
+    field: str
+    span: Span = _span()
+
+
+@attrs.frozen
 class SettlementDecl:
     name: str
     party: str  # the variable bound to each row, e.g. `location`
@@ -442,6 +450,7 @@ class SettlementDecl:
     items: tuple[SettleLet | SettleLine, ...]
     meta: Meta = Meta()
     span: Span = _span()
+    year_by: SettleYear | None = None  # None: every claim in the file
 
 
 @attrs.frozen
@@ -452,6 +461,7 @@ class CheckDecl:
     warn_only: bool
     meta: Meta = Meta()
     span: Span = _span()
+    year_by: SettleYear | None = None
 
 
 @attrs.frozen

@@ -153,6 +153,8 @@ class ExprCompiler:
                 day = f"make_date(CAST({year.v} AS INTEGER), 1, 1)"
                 param = self._param(self.program.params[name], day, True)
                 return S(param.v, first_error(year.e, param.e), param.null)
+            case ir.ParamInPeriod(name=name):
+                return self.unsupported_(f"`{name}` read for a settled period")
             case ir.DefineRef(name=name):
                 if name not in self._defines:
                     self._defines[name] = self.compile(self.program.defines[name].expr)

@@ -68,6 +68,7 @@ class Shape:
     keys: tuple[tuple[str, ir.Expr], ...]
     filter: ir.Expr | None
     value: str | None  # None: count
+    year_by: str | None = None  # `year by claim.FIELD`: only claims whose FIELD is in the period
 
 
 def _what(expr: ir.Aggregate) -> str:
@@ -126,7 +127,7 @@ def shape(expr: ir.Aggregate, program: ir.Program) -> Shape:
             raise UnsupportedInBatch(
                 [f"the filter of {_what(expr)}: it reads more than the claim, or can fail"]
             )
-        return Shape((), expr.where, value)
+        return Shape((), expr.where, value, expr.year_by)
     assert key_expr is not None
     keys = [(key_field, key_expr)]
     for node in _conjuncts(rest) if rest is not None else []:
@@ -139,7 +140,7 @@ def shape(expr: ir.Aggregate, program: ir.Program) -> Shape:
                 ]
             )
         keys.append(key)
-    return Shape(tuple(keys), row_only, value)
+    return Shape(tuple(keys), row_only, value, expr.year_by)
 
 
 def _text(expr: ir.Expr) -> str:
@@ -211,7 +212,8 @@ def fields_read(program: ir.Program, shapes: Iterable[tuple[ir.Aggregate, Shape]
         sql = SqlFilter(program, expr.var)
         if found.filter is not None:
             sql.truth(found.filter)
-        for name in [k for k, _ in found.keys] + ([found.value] if found.value else []):
+        read = [k for k, _ in found.keys] + [f for f in (found.value, found.year_by) if f]
+        for name in read:
             sql.column(name)
         fields |= sql.fields
     return fields
@@ -231,12 +233,15 @@ class PushedCompiler(Compiler):
             return super()._aggregate(expr)
         found = shape(expr, self.program)
         key_fns = [self.compile(e) for _, e in found.keys]
-        sql = self._query(expr, found)
+        queries: dict[Any, str] = {}  # per settled period (one, unless the year is not known)
         zero: Any = 0 if expr.type in ("integer", "days") else Decimal(0)
 
         def pushed(env: Env) -> Any:
             # the key expressions in the interpreter's order: the first is always evaluated
             key = tuple(fn(env) for fn in key_fns)
+            sql = queries.get(env.period)
+            if sql is None:
+                sql = queries[env.period] = self._query(expr, found, env.period)
             total = self._totals(sql, found).get(key, zero)
             if isinstance(total, _Empty):
                 raise UnsupportedInBatch(
@@ -246,10 +251,18 @@ class PushedCompiler(Compiler):
 
         return pushed
 
-    def _query(self, expr: ir.Aggregate, found: Shape) -> str:
+    def _query(self, expr: ir.Aggregate, found: Shape, period: Any) -> str:
         sql = SqlFilter(self.program, expr.var)
         keys = [sql.column(name) for name, _ in found.keys]
-        where = f" WHERE {sql.truth(found.filter)}" if found.filter is not None else ""
+        conditions = [sql.truth(found.filter)] if found.filter is not None else []
+        if found.year_by is not None:
+            # evaluate/compile.py `claims_in_year`: an empty date is in no year
+            if period is None:
+                conditions.append("FALSE")
+            else:
+                start, end = (literal(day, "date") for day in period)
+                conditions.append(f"({sql.column(found.year_by)} BETWEEN {start} AND {end})")
+        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
         if found.value is None:
             total, empty = "count(*)", "0"
         else:
