@@ -24,7 +24,7 @@ from rich.text import Text
 
 from policylang.api import Policy, load
 from policylang.decision import Decision, Summary, format_money
-from policylang.diagnostics import render
+from policylang.diagnostics import omitted_note, render
 from policylang.errors import Diagnostic, PolicyError
 from policylang.evaluate.gcpause import gc_paused
 
@@ -63,7 +63,10 @@ def _print_diagnostics(diagnostics: Iterable[Diagnostic]) -> None:
 
 def _fail(error: PolicyError) -> NoReturn:
     _print_diagnostics(error.diagnostics)
-    count = sum(1 for d in error.diagnostics if d.severity == "error")
+    if error.omitted:
+        err.print(Text(omitted_note(error.omitted), style="bold red"))
+        err.print()
+    count = sum(1 for d in error.diagnostics if d.severity == "error") + error.omitted
     if count > 1:
         err.print(Text(f"{count} errors; nothing was evaluated", style="bold red"))
     else:
@@ -531,6 +534,7 @@ def fmt(
 ) -> None:
     """Rewrite rule files in the canonical layout (comments are kept)."""
     from policylang.format import format_module
+    from policylang.loader import read_rule_file
     from policylang.syntax.parser import parse
 
     paths: list[Path] = []
@@ -538,23 +542,21 @@ def fmt(
         paths += sorted(path.rglob("*.policy")) if path.is_dir() else [path]
     unformatted = []
     diagnostics: list[Diagnostic] = []
+    omitted = 0
     for path in paths:
         try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as error:
-            err.print(f"error: cannot read `{escape(str(path))}`: {escape(str(error))}")
-            raise typer.Exit(2) from error
-        try:
+            text = read_rule_file(path, str(path))
             formatted = format_module(parse(text, str(path)))
         except PolicyError as error:
             diagnostics += error.diagnostics
+            omitted += error.omitted
             continue
         if formatted != text:
             unformatted.append(path)
             if not check:
                 path.write_text(formatted, encoding="utf-8")
-    if diagnostics:
-        _fail(PolicyError(diagnostics))
+    if diagnostics or omitted:
+        _fail(PolicyError(diagnostics, omitted))
     verb = "would reformat" if check else "reformatted"
     for path in unformatted:
         err.print(f"{verb} {escape(str(path))}")
