@@ -4,7 +4,7 @@ Every later pass (lowering, the checker, the interpreter's compiler, the batch S
 lint, the z3 analysis) walks expressions recursively. Instead of making each of them iterative, a
 rule file is refused, with a located error, before any of them runs when it is larger, nests
 deeper or has longer literals than the limits below. The limits are far beyond any real policy
-(the shipped rules nest at most 9 deep) and are documented in docs/reliability.md.
+(the shipped rules nest at most 14 deep) and are documented in docs/reliability.md.
 
 The checks here walk the Lark tree with an explicit stack, so they cannot recurse too deep
 themselves.
