@@ -212,3 +212,60 @@ def test_the_same_error_twice_is_shown_once() -> None:
         [policylang.errors.Diagnostic("E0801", "rule file `x` does not exist")] * 3
     )
     assert len(error.diagnostics) == 1
+
+
+def _deep_condition(levels: int) -> str:
+    """A condition of `levels` nesting levels of `not`, `and`, `or` and `if` over claim fields."""
+    condition = "claim.quantity > 0"
+    for level in range(levels - 1):
+        condition = [
+            f"not ({condition})",
+            f"({condition}) and claim.quantity < {level + 1000}",
+            f"({condition}) or claim.amount > EUR {level}.00",
+            f"if {condition} then true else false",
+        ][level % 4]
+    return condition
+
+
+def test_deep_conditions_reach_lint_z3_verify_and_both_engines(tmp_path: Path) -> None:
+    """A condition at the nesting limit goes through lint's z3 translation (two titles share the
+    code), verify's generated claims and both engines."""
+    rules = tmp_path / "deep.policy"
+    rules.write_text(
+        'title t1 "T1" {\n  codes {"990001"}\n  funding production\n'
+        f'  eligible when {_deep_condition(MAX_NESTING - 1)} else "no"\n'
+        '  tariff maximum EUR 10.00\n  source "x"\n}\n'
+        'title t2 "T2" {\n  codes {"990001"}\n  funding production\n'
+        '  eligible when claim.quantity > 5 else "no"\n  tariff maximum EUR 20.00\n'
+        '  source "x"\n}\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(policylang.PolicyError):  # one nesting level more is refused
+        policylang.loads(
+            rules.read_text().replace("claim.quantity > 0", "not (claim.quantity > 0)", 1)
+        )
+    claims = tmp_path / "claims.csv"
+    claims.write_text(
+        "claim_id,provider,insurer,patient,code,start_date,amount,quantity\n"
+        "c1,01234567,3311,p1,990001,2025-03-01,5.00,1\n",
+        encoding="utf-8",
+    )
+    outputs = {}
+    check = ["check", str(rules), "--claims", str(claims), "--format", "json"]
+    for name, args in (
+        ("lint", ["lint", str(rules)]),
+        ("verify", ["verify", str(rules)]),
+        ("interpret", check),
+        ("batch", [*check, "--engine", "batch"]),
+    ):
+        result = runner.invoke(app, args)
+        assert result.exception is None or isinstance(result.exception, SystemExit), args
+        assert result.exit_code in (0, 1), (args, result.stderr)
+        outputs[name] = result.stdout + result.stderr.replace(
+            "engine: batch (--engine batch)\n", ""
+        )
+    lint_out = outputs["lint"]  # the solver did read the deep condition:
+    assert "warning[L005]: payment titles `t1` and `t2` can both fund the same claim" in lint_out
+    assert "= note: proved with z3" in lint_out
+    assert '"status": "accepted"' in outputs["interpret"]
+    assert outputs["interpret"] == outputs["batch"]
