@@ -27,6 +27,9 @@ MAX_NESTING = 100
 # percentages, whole numbers and day counts alike.
 MAX_INTEGER_DIGITS = 15
 MAX_FRACTION_DIGITS = 12
+# A day count (`30 days`, `within 30 days`) is at most the distance between the first and the last
+# date there is, 0001-01-01 and 9999-12-31 (E0108): a larger one cannot be added to any date.
+MAX_DAYS = 3_652_058
 # Characters of one quoted text, and of one name (E0109).
 MAX_TEXT_CHARS = 10_000
 MAX_NAME_CHARS = 200
@@ -82,6 +85,11 @@ def limit_problems(tree: lark.Tree, source: SourceFile) -> list[Diagnostic]:
             if problem is not None:
                 found.append(problem)
             continue
+        if node.data in ("days_lit", "within_days"):
+            problem = _days_problem(node.children[0], source)
+            if problem is not None:
+                found.append(problem)
+                continue
         if node.data in _NESTING_RULES:
             depth += 1
             if depth > MAX_NESTING:
@@ -100,6 +108,20 @@ def _too_deep(node: lark.Tree, source: SourceFile) -> Diagnostic:
         Span(source, start, end),
         f"at most {MAX_NESTING} operators, calls and `if`s may nest in one another (each `+` "
         "of a chain counts): give parts a name with `define`",
+    )
+
+
+def _days_problem(token: Token, source: SourceFile) -> Diagnostic | None:
+    digits = str(token).replace("_", "").lstrip("0")
+    if len(digits) <= len(str(MAX_DAYS)) and int(digits or "0") <= MAX_DAYS:
+        return None
+    start = token.start_pos or 0
+    shown = str(token) if len(token) <= 40 else str(token)[:37] + "..."
+    return Diagnostic(
+        "E0108",
+        f"`{shown} days` is more days than there are between any two dates",
+        Span(source, start, token.end_pos if token.end_pos is not None else start + 1),
+        f"a day count is at most {MAX_DAYS:,} (from 0001-01-01 to 9999-12-31)",
     )
 
 

@@ -16,6 +16,7 @@ import policylang
 from policylang.cli import app
 from policylang.diagnostics import render_all
 from policylang.errors import MAX_DIAGNOSTICS_PER_FILE
+from policylang.evaluate.tests import run_tests
 from policylang.syntax.limits import MAX_FILE_CHARS, MAX_NESTING, MAX_TEXT_CHARS
 
 runner = CliRunner()
@@ -61,6 +62,13 @@ ONE_LINE_CASES = {
     "4301-digit integer": ("define x = " + "1" * 4301, "E0108", 1, 12),
     "4301-digit days": ("define x = 2025-01-01 + " + "9" * 4301 + " days", "E0108", 1, 25),
     "4301-digit year": ("parameter g: decimal by year { " + "2" * 4301 + ": 1.0 }", "E0108", 1, 32),
+    "days past the calendar": ("define x = 2025-01-01 + 3_652_059 days", "E0108", 1, 25),
+    "within days past the calendar": (
+        'title t "T" {\n  codes {"1"}\n  not combinable with t within 99999999999 days\n}',
+        "E0108",
+        3,
+        32,
+    ),
     "16-digit amount": ("define x = EUR 1234567890123456.00", "E0108", 1, 12),
     "13 decimals": ("define x = 0.1234567890123", "E0108", 1, 12),
     "huge percent": ("define x = " + "9" * 30 + "%", "E0108", 1, 12),
@@ -269,3 +277,11 @@ def test_deep_conditions_reach_lint_z3_verify_and_both_engines(tmp_path: Path) -
     assert "= note: proved with z3" in lint_out
     assert '"status": "accepted"' in outputs["interpret"]
     assert outputs["interpret"] == outputs["batch"]
+
+
+def test_the_longest_day_count_reaches_the_last_date() -> None:
+    policy = policylang.loads(
+        'test "calendar" {\n  expect value 0001-01-01 + 3_652_058 days == 9999-12-31\n}\n'
+    )
+    [result] = run_tests(policy.program)
+    assert result.passed, result.failures
