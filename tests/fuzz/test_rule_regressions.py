@@ -285,3 +285,70 @@ def test_the_longest_day_count_reaches_the_last_date() -> None:
     )
     [result] = run_tests(policy.program)
     assert result.passed, result.failures
+
+
+def _define_chain(length: int, backwards: bool = False) -> str:
+    """`define a1 = a0 + 1` ... : each definition one level deep, the chain `length` long."""
+    step = 1 if backwards else -1
+    lines = [f"define a{i} = a{i + step} + 1" for i in range(1, length + 1)]
+    lines.append(f"define a{length + 1 if backwards else 0} = 0")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("backwards", "line"), [(False, MAX_NESTING + 1), (True, 2000 - MAX_NESTING)], ids=str
+)
+def test_a_long_chain_of_definitions_is_one_located_error(backwards: bool, line: int) -> None:
+    """2,000 definitions, each using the one before (or after), overflowed the checker's stack."""
+    with pytest.raises(policylang.PolicyError) as caught:
+        policylang.loads(_define_chain(2000, backwards), "chain.policy")
+    [diagnostic] = caught.value.diagnostics
+    assert diagnostic.code == "E0107"
+    assert (diagnostic.span.line, diagnostic.span.column) == (line, 1)
+    name = f"a{MAX_NESTING + 1}" if not backwards else f"a{2000 - MAX_NESTING}"
+    assert diagnostic.message == (
+        f"`{name}` nests 101 levels deep through the definitions it uses (more than 100)"
+    )
+
+
+def test_a_chain_of_definitions_at_the_limit_runs_on_both_engines(tmp_path: Path) -> None:
+    rules = tmp_path / "chain.policy"
+    rules.write_text(
+        _define_chain(MAX_NESTING - 1)
+        .replace("define a0 = 0", "define a0 = EUR 1.00")
+        .replace(" + 1\n", " + EUR 0.01\n")
+        + 'title t "T" {\n  codes {"990001"}\n  funding production\n'
+        f'  tariff fixed a{MAX_NESTING - 1}\n  source "x"\n}}\n',
+        encoding="utf-8",
+    )
+    claims = tmp_path / "claims.csv"
+    claims.write_text(
+        "claim_id,provider,insurer,patient,code,start_date,amount\n"
+        "c1,01234567,3311,p1,990001,2025-03-01,5.00\n",
+        encoding="utf-8",
+    )
+    for engine in ("interpret", "batch"):
+        args = ["check", str(rules), "--claims", str(claims), "--engine", engine]
+        result = runner.invoke(app, [*args, "--format", "json"])
+        assert result.exit_code == 0, result.stderr
+        assert '"payable": "1.99"' in result.stdout  # EUR 1.00 + 99 * EUR 0.01
+    using = rules.read_text().replace(f"tariff fixed a{MAX_NESTING - 1}", "tariff fixed abs(a99)")
+    rules.write_text(using.replace("define a99 = a98", "define a99 = abs(a98)"), encoding="utf-8")
+    result = runner.invoke(app, ["check", str(rules), "--claims", str(claims)])
+    assert result.exit_code == 2
+    assert "error[E0107]: this expression nests 101 levels deep" in result.stderr
+
+
+def test_a_chain_of_settlement_lets_is_one_located_error() -> None:
+    lets = "\n".join(f"  let b{i} = b{i - 1} + EUR 1.00" for i in range(1, 300))
+    text = (
+        "table places key name {\n  name: text\n}\n"
+        f"settlement s per place in places {{\n  let b0 = EUR 0.00\n{lets}\n"
+        '  line "total" = b299\n}\n'
+    )
+    with pytest.raises(policylang.PolicyError) as caught:
+        policylang.loads(text, "lets.policy")
+    [diagnostic] = caught.value.diagnostics
+    assert diagnostic.code == "E0107"
+    assert diagnostic.message.startswith("`b101` nests 101 levels deep")
+    assert (diagnostic.span.line, diagnostic.span.column) == (4 + 1 + 101, 3)
