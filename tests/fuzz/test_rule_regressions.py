@@ -352,3 +352,40 @@ def test_a_chain_of_settlement_lets_is_one_located_error() -> None:
     assert diagnostic.code == "E0107"
     assert diagnostic.message.startswith("`b101` nests 101 levels deep")
     assert (diagnostic.span.line, diagnostic.span.column) == (4 + 1 + 101, 3)
+
+
+def test_many_rules_on_one_title_are_left_to_the_interpreter(tmp_path: Path) -> None:
+    """The batch plan's conflict check is quadratic in the rules of a title: 400 took 3.2 GB."""
+    from policylang.evaluate.batch.plan import MAX_RULES_PER_TITLE
+
+    count = MAX_RULES_PER_TITLE + 1
+    rules = tmp_path / "rules.policy"
+    rules.write_text(
+        'title t "T" {\n  codes {"990001"}\n  funding production\n'
+        '  tariff maximum EUR 10.00\n  source "x"\n}\n'
+        'rule r0 {\n  applies to t\n  when claim.quantity > 0\n  reject\n  because "r0"\n}\n'
+        + "".join(
+            f"rule r{i} exception to r{i - 1} {{\n  applies to t\n"
+            f"  when claim.quantity > {i}\n  accept\n}}\n"
+            for i in range(1, count)
+        ),
+        encoding="utf-8",
+    )
+    claims = tmp_path / "claims.csv"
+    claims.write_text(
+        "claim_id,provider,insurer,patient,code,start_date,amount,quantity\n"
+        "c1,01234567,3311,p1,990001,2025-03-01,5.00,1\n",
+        encoding="utf-8",
+    )
+    args = ["check", str(rules), "--claims", str(claims)]
+    batch = runner.invoke(app, [*args, "--engine", "batch"])
+    assert batch.exit_code == 2
+    assert (
+        f"error: not supported by the batch engine: {count} rules on payment title `t` (the "
+        f"batch plan takes at most {MAX_RULES_PER_TITLE}: it checks every pair for a conflict)"
+    ) in batch.stderr
+    auto = runner.invoke(app, [*args, "--engine", "auto", "--format", "json"])
+    interpreted = runner.invoke(app, [*args, "--format", "json"])
+    assert auto.exit_code == interpreted.exit_code == 1
+    assert '"status": "rejected"' in interpreted.stdout
+    assert auto.stdout == interpreted.stdout
