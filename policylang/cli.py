@@ -26,7 +26,7 @@ from rich.text import Text
 
 from policylang.api import Policy, load
 from policylang.decision import Decision, Summary, format_money
-from policylang.diagnostics import render
+from policylang.diagnostics import omitted_note, render
 from policylang.errors import Diagnostic, PolicyError
 from policylang.evaluate.gcpause import gc_paused
 from policylang.io.spreadsheet import spreadsheet_row
@@ -95,7 +95,10 @@ def _print_diagnostics(diagnostics: Iterable[Diagnostic]) -> None:
 
 def _fail(error: PolicyError) -> NoReturn:
     _print_diagnostics(error.diagnostics)
-    count = sum(1 for d in error.diagnostics if d.severity == "error")
+    if error.omitted:
+        err.print(Text(omitted_note(error.omitted), style="bold red"))
+        err.print()
+    count = sum(1 for d in error.diagnostics if d.severity == "error") + error.omitted
     if count > 1:
         err.print(Text(f"{count} errors; nothing was evaluated", style="bold red"))
     else:
@@ -646,7 +649,7 @@ def fmt(
 ) -> None:
     """Rewrite rule files in the canonical layout (comments are kept); `-` reads stdin."""
     from policylang.format import format_module
-    from policylang.loader import display_name, rule_files
+    from policylang.loader import display_name, read_rule_file, rule_files
     from policylang.syntax.parser import parse
 
     if files == [Path("-")]:
@@ -663,16 +666,14 @@ def fmt(
     if diagnostics:
         _fail(PolicyError(diagnostics))
     unformatted = []
+    omitted = 0
     for path in paths:
         try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as error:
-            err.print(f"error: cannot read `{shown(str(path))}`: {shown(str(error))}")
-            raise typer.Exit(2) from error
-        try:
+            text = read_rule_file(path, str(path))
             formatted = format_module(parse(text, str(path)))
         except PolicyError as error:
             diagnostics += error.diagnostics
+            omitted += error.omitted
             continue
         if formatted != text:
             unformatted.append(path)
@@ -680,8 +681,8 @@ def fmt(
                 sys.stdout.write(_unified_diff(text, formatted, str(path)))
             elif not check:
                 path.write_text(formatted, encoding="utf-8")
-    if diagnostics:
-        _fail(PolicyError(diagnostics))
+    if diagnostics or omitted:
+        _fail(PolicyError(diagnostics, omitted))
     verb = "would reformat" if check or diff else "reformatted"
     for path in unformatted:
         err.print(f"{verb} {shown(str(path))}")

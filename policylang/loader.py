@@ -15,9 +15,10 @@ from pathlib import Path
 
 import attrs
 
-from policylang.errors import Diagnostic, PolicyError, PolicySyntaxError
+from policylang.errors import Diagnostic, PolicyError
 from policylang.source import SourceFile, Span
 from policylang.syntax import nodes
+from policylang.syntax.limits import MAX_FILE_CHARS
 from policylang.syntax.parser import parse
 
 RULE_SUFFIX = ".policy"
@@ -87,7 +88,7 @@ def _not_a_rule_file(path: Path) -> Diagnostic:
 
 
 def _read_file(path: Path) -> str:
-    return path.read_text(encoding="utf-8")
+    return read_rule_file(path, display_name(path))
 
 
 def load_files(
@@ -122,28 +123,43 @@ def load_files(
 
     loaded: dict[Path, LoadedFile] = {}
     seen: set[Path] = set()  # also the files that failed: an import must not report them again
+    omitted = 0
     while queue:
         path, root = queue.pop(0)
         if path in seen:
             continue
         seen.add(path)
-        try:
-            text = read(path)
-        except (OSError, UnicodeDecodeError) as error:
-            diagnostics.append(Diagnostic("E0802", f"cannot read `{display_name(path)}`: {error}"))
-            continue
         display = display_name(path)
         try:
-            module = parse(text, display)
-        except PolicySyntaxError as error:
+            text = read(path)
+        except (OSError, UnicodeDecodeError) as error:  # a `read` of the caller's
+            diagnostics.append(Diagnostic("E0802", f"cannot read `{display}`: {error}"))
+            continue
+        except PolicyError as error:  # too large, or not UTF-8
             diagnostics += error.diagnostics
+            continue
+        try:
+            module = parse(text, display)
+        except PolicyError as error:
+            diagnostics += error.diagnostics
+            omitted += error.omitted
             continue
         imports: list[Path] = []
         for item in module.items:
             if not isinstance(item, nodes.Import):
                 continue
-            target = (path.parent / item.path).resolve()
             span = item.span
+            if "\x00" in item.path or not item.path.strip():
+                diagnostics.append(
+                    Diagnostic(
+                        "E0211",
+                        f"import `{item.path.replace(chr(0), '<NUL>')}` is not a file name",
+                        span,
+                        'name a rule file relative to this one, like "common.policy"',
+                    )
+                )
+                continue
+            target = (path.parent / item.path).resolve()
             if not target.is_relative_to(root):
                 diagnostics.append(
                     Diagnostic(
@@ -167,6 +183,22 @@ def load_files(
             imports.append(target)
             queue.append((target, root))
         loaded[path] = LoadedFile(path, display, module, tuple(imports))
-    if diagnostics:
-        raise PolicyError(diagnostics)
+    if diagnostics or omitted:
+        raise PolicyError(diagnostics, omitted)
     return list(loaded.values())
+
+
+def read_rule_file(path: Path, display: str) -> str:
+    """A rule file's text, or PolicyError: E0802 when it cannot be read as UTF-8, E0110 when it
+    is too large (judged by its size in bytes before reading, so memory stays bounded)."""
+    try:
+        size = path.stat().st_size
+        if size > 4 * MAX_FILE_CHARS:  # UTF-8 takes at most 4 bytes a character
+            raise PolicyError.single(
+                "E0110",
+                f"rule file `{display}` has {size:,} bytes, more than {4 * MAX_FILE_CHARS:,}",
+                help=f"a rule file may have at most {MAX_FILE_CHARS:,} characters",
+            )
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise PolicyError.single("E0802", f"cannot read `{display}`: {error}") from error

@@ -16,6 +16,7 @@ from policylang.check.declarations import (
     declare_table_requirements,
     declare_types,
 )
+from policylang.check.depth import definition_depth_problems
 from policylang.check.splits import declare_splits
 from policylang.check.state import CheckState
 from policylang.check.titles import (
@@ -45,6 +46,9 @@ def check(
     files: list[LoadedFile], stop_after: str | None = None
 ) -> tuple[ir.Program, list[Diagnostic]]:
     """The checked program and its warnings; PolicyCheckError if anything is wrong."""
+    too_deep = definition_depth_problems(files)
+    if too_deep:  # before any stage: they follow definitions recursively
+        raise PolicyCheckError(too_deep)
     state = CheckState(files)
     for name, stage in STAGES:
         stage(state)

@@ -234,7 +234,8 @@ def declare_types(state: CheckState) -> None:
                     "E0603",
                     f"the key `{key}` of table `{item.name}` is not one of its columns",
                     item.span,
-                    did_you_mean(key, names),
+                    did_you_mean(key, names)
+                    or f"declare the key as a column of the table, like `{key}: text`",
                 )
         columns = {f.name: f for f in specs}
         for column in (item.valid_from, item.valid_to):

@@ -408,7 +408,8 @@ class ExpressionChecker:
             )
             return ir.Const(None, ERROR, span=node.span)
         key_field = table.field(table.key[0])
-        assert key_field is not None
+        if key_field is None:  # E0603 at the table's declaration says the key is not a column
+            return ir.Const(None, ERROR, span=node.span)
         if not comparable(key.type, key_field.type):
             self.error(
                 "E0301",
@@ -573,9 +574,10 @@ class ExpressionChecker:
             if codes.name in scope.env.tables:
                 table = scope.env.tables[codes.name]
                 key_field = table.field(table.key[0])
-                assert key_field is not None
                 if len(table.key) != 1:
                     self.error("E0602", f"table `{table.name}` has a composite key", codes.span)
+                elif key_field is None:  # E0603 at the table's declaration
+                    pass
                 elif not comparable(value.type, key_field.type):
                     self.error(
                         "E0301",

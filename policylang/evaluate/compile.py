@@ -27,7 +27,26 @@ Fn = Callable[["Env"], Any]
 
 
 def round_money(value: Decimal, rounding: str = ROUND_HALF_UP) -> Decimal:
-    return value.quantize(CENT, rounding)  # positional: keywords cost C methods half their time
+    try:
+        return value.quantize(CENT, rounding)  # positional: keywords cost C methods half their time
+    except InvalidOperation:
+        raise _too_large(value) from None
+
+
+def _round_to(value: Decimal, places: int) -> Decimal:
+    try:
+        return value.quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
+    except InvalidOperation:
+        raise _too_large(value) from None
+
+
+def _too_large(value: Decimal) -> EvaluationError:
+    """A value with more digits than the evaluation context keeps cannot be rounded exactly."""
+    return EvaluationError(
+        f"the value {value:.6E} is too large to round: amounts stay below 10^15 "
+        "(docs/reliability.md#rule-files)",
+        "arithmetic",
+    )
 
 
 class Env:
@@ -80,6 +99,18 @@ class Compiler:
         self._bound: list[tuple[str, str]] = []
 
     # ------------------------------------------------------------ parameters
+    def param_at_year(self, spec: ir.ParamSpec, year: int) -> Any:
+        """`name(year)`: the value on 1 January of `year`; a year no date can have (10000) has
+        no value, like any other year the parameter does not give."""
+        if dt.MINYEAR <= year <= dt.MAXYEAR:
+            return self.param_value(spec, dt.date(year, 1, 1))
+        raise EvaluationError(
+            f"parameter `{spec.name}` has no value for {year}; "
+            f"it is {'given' if spec.years else 'defined'} {spec.describe_validity()}",
+            spec.name,
+            spec.citations[0] if spec.citations else None,
+        )
+
     def param_value(self, spec: ir.ParamSpec, day: dt.date | None) -> Any:
         if spec.has_always:
             return spec.always
@@ -208,7 +239,7 @@ class Compiler:
             case ir.ParamAtYear(name=name, year=year_expr):
                 spec = self.program.params[name]
                 year_fn = self.compile(year_expr)
-                return lambda env: self.param_value(spec, dt.date(int(year_fn(env)), 1, 1))
+                return lambda env: self.param_at_year(spec, int(year_fn(env)))
             case ir.DefineRef(name=name):
                 return self.define(name)
             case ir.TableLookup(table=table, key=key_expr) if self._temporal(table):
@@ -369,12 +400,10 @@ class Compiler:
             first = fns[0]
             if len(fns) == 2:
                 places_fn = fns[1]
-                return lambda env: Decimal(first(env)).quantize(
-                    Decimal(1).scaleb(-int(places_fn(env))), rounding=ROUND_HALF_UP
-                )
+                return lambda env: _round_to(Decimal(first(env)), int(places_fn(env)))
             if expr.type == "money":
                 return lambda env: round_money(first(env))
-            return lambda env: int(Decimal(first(env)).quantize(Decimal(1), ROUND_HALF_UP))
+            return lambda env: int(_round_to(Decimal(first(env)), 0))
         if name in ("round_down", "round_up"):
             mode = ROUND_DOWN if name == "round_down" else ROUND_UP
             first = fns[0]

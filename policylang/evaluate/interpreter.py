@@ -22,6 +22,7 @@ from policylang import ir
 from policylang.decision import ZERO, Decision, Reason
 from policylang.errors import EvaluationError
 from policylang.evaluate.compile import Compiler, Env, Fn, round_money
+from policylang.evaluate.exact import exact_decimals
 from policylang.evaluate.gcpause import gc_paused
 from policylang.io.claims import ClaimRow
 
@@ -488,6 +489,7 @@ class Interpreter:
                     paid[patient].append(index)
         return paid
 
+    @exact_decimals
     def evaluate(
         self,
         claims: Iterable[ClaimRow],

@@ -26,6 +26,7 @@ from policylang import ir
 from policylang.decision import Decision
 from policylang.errors import EvaluationError
 from policylang.evaluate.compile import Compiler, Env
+from policylang.evaluate.exact import exact_decimals
 from policylang.evaluate.settle import decided_claims, settlement_year, settlements_read
 from policylang.io.claims import ClaimRow
 
@@ -80,6 +81,7 @@ def uses_decision(expr: ir.Expr) -> bool:
     return any(isinstance(e, ir.Var) and e.name == "decision" for e in ir.walk(expr))
 
 
+@exact_decimals
 def check_invariants(
     program: ir.Program,
     compiler: Compiler,

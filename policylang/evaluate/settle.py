@@ -21,6 +21,7 @@ from policylang.decision import Decision, format_money
 from policylang.errors import Diagnostic, EvaluationError, InputError
 from policylang.evaluate.compile import Compiler, Env, Fn, PeriodError, round_money
 from policylang.evaluate.decided import decided_claims
+from policylang.evaluate.exact import exact_decimals
 from policylang.io.claims import ClaimRow
 
 
@@ -301,6 +302,7 @@ def settlement_year(rows: Sequence[ClaimRow], year: int | None) -> int | None:
     return years.most_common(1)[0][0] if years else None
 
 
+@exact_decimals
 def settle(
     program: ir.Program,
     compiler: Compiler,

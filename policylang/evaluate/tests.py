@@ -11,6 +11,7 @@ from policylang.decision import format_money
 from policylang.errors import EvaluationError
 from policylang.evaluate.compile import Env
 from policylang.evaluate.decided import decided_claims
+from policylang.evaluate.exact import exact_decimals
 from policylang.evaluate.interpreter import Interpreter
 from policylang.io.claims import ClaimRow
 from policylang.io.raw import RowProblem
@@ -56,6 +57,17 @@ def _bundled(spec: ir.TableSpec, program: ir.Program) -> dict[Any, Any]:
 
 
 def run_test(program: ir.Program, test: ir.TestSpec) -> TestResult:
+    """One test block; a value no type can hold (a date past 9999-12-31) fails the test with the
+    reason, it does not stop the run."""
+    try:
+        return _run_test(program, test)
+    except (ArithmeticError, ValueError) as error:  # OverflowError, decimal.InvalidOperation
+        failure = f"evaluation failed: {error.__class__.__name__}: {error}"
+        return TestResult(test.name, False, (failure,), test.span)
+
+
+@exact_decimals
+def _run_test(program: ir.Program, test: ir.TestSpec) -> TestResult:
     tables: dict[str, dict[Any, Any]] = {name: {} for name in program.tables}
     for name, row in test.rows:
         spec = program.tables[name]
@@ -114,6 +126,9 @@ def run_test(program: ir.Program, test: ir.TestSpec) -> TestResult:
             held = compiler.compile(expr)(env)
         except EvaluationError as error:
             failures.append(f"`{text}`: {error.message}")
+            continue
+        except (ArithmeticError, ValueError) as error:  # a date past 9999-12-31, say
+            failures.append(f"`{text}`: {error}")
             continue
         if held is not True:
             failures.append(f"`{text}` does not hold")

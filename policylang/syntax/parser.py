@@ -12,6 +12,7 @@ import re
 from importlib import resources
 from pathlib import Path
 
+import attrs
 import lark
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
@@ -19,6 +20,7 @@ from policylang.errors import Diagnostic, PolicySyntaxError
 from policylang.source import SourceFile, Span
 from policylang.syntax import nodes
 from policylang.syntax.cache import parser_cache_file
+from policylang.syntax.limits import file_too_large, limit_problems
 
 # Readable names for the grammar's terminals, used in "expected ..." messages.
 _TERMINAL_NAMES = {
@@ -105,6 +107,8 @@ def _diagnostic(error: UnexpectedInput, source: SourceFile) -> Diagnostic:
             help_text = "numbers use `.` as the decimal separator: EUR 12.50"
         elif char == '"':
             help_text = "a text must end on the line where it starts: close the quote"
+        elif char.isdigit() or char.isnumeric():
+            help_text = "numbers are written with the digits 0-9"
         return Diagnostic(
             "E0101", f"unexpected character `{char}`", Span(source, start, start + 1), help_text
         )
@@ -189,11 +193,22 @@ def _top_level() -> re.Pattern[str]:
     return re.compile(rf"^({words})\b", re.MULTILINE)
 
 
-def _first_error(text: str, source: SourceFile) -> Diagnostic | None:
+def _first_error(chunk: str, offset: int, source: SourceFile) -> Diagnostic | None:
+    """The first syntax error of one declaration, `chunk`, which starts at `offset` in `source`.
+
+    The chunk is parsed alone (not inside a copy of the file with the rest blanked out), so
+    finding the errors of a file takes time linear in its size; the diagnostic is then moved back
+    to the chunk's place in the file."""
     try:
-        _parser().parse(text)
+        _parser().parse(chunk)
     except UnexpectedInput as error:
-        return _diagnostic(error, source)
+        found = _diagnostic(error, SourceFile(source.name, chunk))
+        assert found.span is not None
+        span = Span(source, found.span.start + offset, found.span.end + offset)
+        if found.code == "E0103":  # the declaration runs to the end of the file, as reported
+            end = len(source.text)
+            span = Span(source, max(0, end - 1), end)
+        return attrs.evolve(found, span=span)
     return None
 
 
@@ -214,9 +229,7 @@ def parse_tree(source: SourceFile) -> tuple[lark.Tree, list[nodes.Comment]]:
         starts.insert(0, 0)
     diagnostics: list[Diagnostic] = []
     for begin, finish in zip(starts, [*starts[1:], len(text)], strict=True):
-        # Blank out everything else but keep line breaks, so offsets stay those of the file.
-        chunk = _blank(text[:begin]) + text[begin:finish] + _blank(text[finish:])
-        found = _first_error(chunk, source)
+        found = _first_error(text[begin:finish], begin, source)
         if found is not None:
             diagnostics.append(found)
         if len(diagnostics) >= _MAX_ERRORS:
@@ -226,14 +239,16 @@ def parse_tree(source: SourceFile) -> tuple[lark.Tree, list[nodes.Comment]]:
     raise PolicySyntaxError(diagnostics)
 
 
-def _blank(text: str) -> str:
-    return "".join(c if c == "\n" else " " for c in text)
-
-
 def parse(text: str, name: str = "<string>") -> nodes.Module:
     """Parse one rule file's text into a Module, or raise PolicySyntaxError."""
     from policylang.syntax.lower import lower
 
     source = SourceFile(name, text)
+    too_large = file_too_large(source)
+    if too_large is not None:
+        raise PolicySyntaxError([too_large])
     tree, comments = parse_tree(source)
+    problems = limit_problems(tree, source)
+    if problems:  # before lowering: every later pass recurses over the expressions
+        raise PolicySyntaxError(problems)
     return lower(tree, source, comments)

@@ -45,6 +45,9 @@ from policylang.evaluate.batch.sqltext import (
     ws_literal,
 )
 
+# The plan tests every pair of rules of a title for a conflict, so its SQL grows with the square
+# of their number (400 rules on one title took 3.2 GB to plan): more are left to the interpreter.
+MAX_RULES_PER_TITLE = 32
 MAX_COMBINATIONS = 512
 DIGIT = r"\p{Nd}"
 AMOUNT = rf"-?{DIGIT}+(\.{DIGIT}{{1,2}})?"
@@ -563,6 +566,13 @@ class Planner:
             spec = titles[name]
             if not spec.rules:
                 continue
+            if len(spec.rules) > MAX_RULES_PER_TITLE:
+                raise UnsupportedInBatch(
+                    [
+                        f"{len(spec.rules)} rules on payment title `{name}` (the batch plan "
+                        f"takes at most {MAX_RULES_PER_TITLE}: it checks every pair for a conflict)"
+                    ]
+                )
             holds = {
                 r: (
                     f"coalesce(_w{rule_index[r]}, FALSE)"
