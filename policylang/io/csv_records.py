@@ -25,6 +25,7 @@ from policylang.errors import InputError
 from policylang.io.raw import RawClaim, RowProblem
 
 FIELD_LIMIT = 131_072  # characters in one field (the csv module's own limit), on every engine
+_BLANK = frozenset({"\n", "\r\n", "\r", ""})
 _BAD_BYTE = re.compile("[\udc80-\udcff]")  # a byte that is not UTF-8, as surrogateescape keeps it
 
 
@@ -91,6 +92,8 @@ def _header(path: Path, lines: _Lines) -> list[str] | None:
     """The names of the first line, BOM dropped, names stripped; a header that cannot be read
     is an InputError (the file has no usable column names)."""
     first = lines.next()
+    while first is not None and first[1].removeprefix("\ufeff") in _BLANK:  # before the header
+        first = lines.next()
     if first is None:
         return None
     text = first[1].removeprefix("\ufeff")
@@ -114,7 +117,7 @@ def _records(lines: _Lines, header: list[str]) -> Iterator[RawClaim]:
         if item is None:
             return
         number, line = item
-        if line in ("\n", "\r\n", "\r", ""):
+        if line in _BLANK:
             continue  # a blank line is not a claim
         row += 1
         problems: list[RowProblem] = []
@@ -169,7 +172,7 @@ def _quoted(
         problems.append(RowProblem("row", f"line {number} is not a CSV record"))
         return line.rstrip("\r\n").split(",")
     cells = parsed[0]
-    if line.count('"') % 2:
+    if _left_open(line):
         # csv put the rest of the line into the field the quote opened: split it again
         broken = len(cells) - 1
         rest = cells[broken].rstrip("\r\n").split(",")
@@ -184,6 +187,16 @@ def _quoted(
         )
         cells = cells[:broken] + rest
     return cells
+
+
+def _left_open(line: str) -> bool:
+    """True when a quote opened in `line` is not closed by its end (a quote inside an unquoted
+    field, `5" monitor`, opens nothing)."""
+    try:
+        list(csv.reader([line], strict=True))
+    except csv.Error as error:
+        return "unexpected end of data" in str(error)
+    return False
 
 
 def _too_long(cells: list[str], header: list[str]) -> list[RowProblem]:

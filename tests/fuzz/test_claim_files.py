@@ -58,7 +58,8 @@ def records(suffix: str, data: bytes, path: Path) -> int | None:
     if suffix == ".jsonl":
         return sum(1 for line in lines if line.strip())
     if suffix == ".csv" and '"' not in text:
-        return max(sum(1 for line in lines[1:] if line), 0)  # one record a non-empty line
+        filled = [line for line in lines if line.removeprefix("\ufeff")]
+        return max(len(filled) - 1, 0)  # the header, then one record a non-empty line
     return None
 
 
@@ -172,6 +173,12 @@ def test_a_stray_double_quote_costs_that_record_only() -> None:
     }
 
 
+def test_a_quote_inside_an_unquoted_field_opens_nothing() -> None:
+    decided = both(".csv", csv_bytes(ROWS[0].replace("p1", 'p"1'), *ROWS[1:]))
+    assert [d["claim_id"] for d in decided] == ["c1", "c2", "c3"]
+    assert errors(decided) == {}
+
+
 def test_a_quoted_field_may_still_span_lines() -> None:
     decided = both(".csv", csv_bytes(ROWS[0].replace("p1", '"p\n1"'), *ROWS[1:]))
     assert [d["claim_id"] for d in decided] == ["c1", "c2", "c3"]
@@ -187,6 +194,31 @@ def test_a_field_over_128_kib_is_an_error_on_both_engines() -> None:
 def test_an_empty_csv_file_has_no_decisions_on_both_engines() -> None:
     assert both(".csv", b"") == []
     assert both(".csv", HEADER.encode() + b"\n") == []
+
+
+def test_blank_lines_before_the_header_are_skipped_on_both_engines() -> None:
+    # found by the fuzz run: DuckDB took the blank first line for the header
+    decided = both(".csv", b"\r" + csv_bytes(*ROWS))
+    assert [d["claim_id"] for d in decided] == ["c1", "c2", "c3"]
+    assert both(".csv", b"\r" + HEADER.encode() + b"\n") == []
+
+
+def test_a_row_with_one_empty_column_too_many_is_an_error_on_both_engines() -> None:
+    # found by the fuzz run: DuckDB let a row with one trailing empty column pass
+    decided = both(".csv", csv_bytes(ROWS[0] + ",", *ROWS[1:]))
+    assert errors(decided) == {"c1": ["the row has 14 columns, the header has 13"]}
+
+
+def test_a_header_naming_a_column_twice_is_read_alike_on_both_engines() -> None:
+    # found by the fuzz run: the batch engine refused the file; the last column counts
+    decided = both(".csv", csv_bytes(*ROWS).replace(b",visits\n", b",code\n", 1))
+    assert len(decided) == 3
+
+
+def test_a_nul_in_a_claim_id_is_written_as_json_on_both_engines() -> None:
+    # found by the fuzz run: the batch engine's JSON text held a raw NUL
+    decided = both(".csv", csv_bytes(ROWS[0].replace("c1", "\x00"), *ROWS[1:]))
+    assert decided[0]["claim_id"] == "\x00"
 
 
 def test_a_claim_dated_9999_12_31_plus_days_is_that_claims_error() -> None:
@@ -332,11 +364,18 @@ def test_zh308_without_header_or_with_an_unknown_ei_code_is_a_damaged_vektis_fil
     lines = zh308_lines()
     assert outcome(b"\r\n".join(lines[1:])) == "E0806"
     assert outcome(b"\r\n".join([b"01999" + lines[0][5:], *lines[1:]])) == "E0806"
-    with pytest.raises(PolicyError, match=r"field 0102 CODE EXTERNE-INTEGRATIEBERICHT"):
-        with tempfile.TemporaryDirectory() as directory:
-            path = Path(directory) / "claims.zh308"
-            path.write_bytes(b"\r\n".join([b"01999" + lines[0][5:], *lines[1:]]))
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "claims.zh308"
+        path.write_bytes(b"\r\n".join([b"01999" + lines[0][5:], *lines[1:]]))
+        with pytest.raises(PolicyError) as raised:
             POLICY.check(path)
+    assert str(raised.value.diagnostics[0].message).endswith(
+        "record 1 (type 01) field 0102 CODE EXTERNE-INTEGRATIEBERICHT at position 3: `999` is "
+        "not an EI code policylang reads"
+    )
+    assert raised.value.diagnostics[0].help == (
+        "policylang reads the EI codes `101` (ZH308v9.0), `176` (MZ301v1.3)"
+    )
 
 
 def test_zh308_prestatie_typed_05_costs_that_claim_only() -> None:

@@ -233,25 +233,35 @@ class BatchEngine:
         field over FIELD_LIMIT): then the interpreter's reader reads it, record by record."""
         import duckdb
 
-        from policylang.io.csv_records import FIELD_LIMIT
+        from policylang.io.csv_records import FIELD_LIMIT, read_header
 
-        header = csv_header(path)
+        header = read_header(path)
         if not header:
             return self._select("(SELECT 1 AS _r WHERE FALSE) AS empty", "_r", {}, fields), {}
-        columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(header))) + "}"
+        if len(set(header)) != len(header):
+            return None  # a name given twice: the interpreter's reader keeps the last column
+        with path.open("rb") as handle:
+            if handle.read(4).removeprefix(b"\xef\xbb\xbf")[:1] in (b"\r", b"\n"):
+                return None  # blank lines before the header, which DuckDB would take for it
+        # one column more than the header, padded with NULL, and no text read as NULL: a row
+        # with a column too many (DuckDB lets one empty one pass) or too few shows as a NULL
+        # where the interpreter's reader reports the row
+        width = len(header)
+        columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width + 1)) + "}"
         try:
             self.con.execute(
                 f"CREATE OR REPLACE TEMP TABLE raw AS SELECT * FROM read_csv({quote(str(path))}, "
                 f"columns = {columns}, header = true, auto_detect = false, delim = ',', "
-                "quote = '\"', escape = '\"', strict_mode = true, null_padding = false, "
-                "encoding = 'utf-8')"
+                "quote = '\"', escape = '\"', strict_mode = true, null_padding = true, "
+                "nullstr = '\x01', encoding = 'utf-8')"
             )
         except duckdb.Error:
             return None
+        odd = [f"c{width} IS NOT NULL", f"c{width - 1} IS NULL"]
         if path.stat().st_size > FIELD_LIMIT:
-            long = " OR ".join(f"length(c{i}) > {FIELD_LIMIT}" for i in range(len(header)))
-            if self.con.execute(f"SELECT count(*) FROM raw WHERE {long}").fetchall()[0][0]:
-                return None
+            odd += [f"length(c{i}) > {FIELD_LIMIT}" for i in range(width)]
+        if self.con.execute(f"SELECT count(*) FROM raw WHERE {' OR '.join(odd)}").fetchall()[0][0]:
+            return None
         present = {name: f"c{header.index(name)}" for name in fields if name in header}
         return self._select("raw", "rowid + 1", present, fields), {}
 
