@@ -401,3 +401,53 @@ def test_zh308_cut_in_transfer_says_so() -> None:
     assert errors(decided)["REF-0003"][-1].endswith(
         "file ends without a closing record (type 99): it may have been cut off in transfer"
     )
+
+
+@pytest.mark.parametrize("engine", ["interpret", "batch"])
+def test_check_reports_a_damaged_vektis_file_with_exit_2(tmp_path: Path, engine: str) -> None:
+    from typer.testing import CliRunner
+
+    from policylang.cli import app
+
+    path = tmp_path / "claims.zh308"
+    path.write_bytes(b"\r\n".join(zh308_lines()[1:]))
+    result = CliRunner().invoke(
+        app, ["check", str(POLICY_FILE), "--claims", str(path), "--engine", engine]
+    )
+    assert result.exit_code == 2
+    assert "error[E0806]" in result.stderr
+    assert "is not a header record (type 01)" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("engine", ["interpret", "batch"])
+def test_check_writes_every_decision_of_a_damaged_json_lines_file(
+    tmp_path: Path, engine: str
+) -> None:
+    from typer.testing import CliRunner
+
+    from policylang.cli import app
+
+    path = tmp_path / "claims.jsonl"
+    path.write_bytes(jsonl_bytes('{"claim_id": "CL\\ud800", "code": "990001"}'))
+    result = CliRunner().invoke(
+        app,
+        ["check", str(POLICY_FILE), "--claims", str(path), "--engine", engine, "--format", "jsonl"],
+    )
+    assert result.exit_code == 1  # an error decision
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [d["claim_id"] for d in lines] == ["c1", "CL?", "c2", "c3"]
+
+
+def test_money_beyond_28_digits_is_written_and_added_exactly() -> None:
+    from decimal import Decimal
+
+    from policylang.decision import Decision, Summary, format_money
+
+    big = Decimal("1" * 30 + ".25")
+    assert format_money(big) == "1" * 30 + ".25"
+    assert format_money(Decimal("1" * 30 + ".125")) == "1" * 30 + ".12"  # half-even, as before
+    decisions = [Decision(f"c{i}", "accepted", big, big, None, None, ()) for i in range(3)]
+    summary = Summary.of(decisions)
+    assert summary.payable == Decimal("3" * 30 + ".75")
+    assert summary.to_json()["claimed"] == "3" * 30 + ".75"
