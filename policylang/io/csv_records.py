@@ -121,13 +121,16 @@ def _records(lines: _Lines, header: list[str]) -> Iterator[RawClaim]:
             continue  # a blank line is not a claim
         row += 1
         problems: list[RowProblem] = []
+        undecodable = None
         if not line.isascii() and _BAD_BYTE.search(line):
-            yield _undecodable(row, number, line, header)
-            continue
+            undecodable, line = _utf8_problem(line), _clean(line)
         if '"' not in line:
             cells = line.rstrip("\r\n").split(",")
         else:
-            cells = _quoted(number, line, lines, width, bound, problems, header)
+            cells, later = _quoted(number, line, lines, width, bound, problems, header)
+            undecodable = undecodable or later
+        if undecodable is not None:
+            problems[:0] = _undecodable(cells, header, number, undecodable)
         if len(line) > FIELD_LIMIT or '"' in line:
             problems.extend(_too_long(cells, header))
         if len(cells) != width:
@@ -145,8 +148,9 @@ def _quoted(
     bound: int,
     problems: list[RowProblem],
     header: list[str],
-) -> list[str]:
-    """The cells of a record starting with `line`, which holds a double quote."""
+) -> tuple[list[str], str | None]:
+    """The cells of a record starting with `line`, which holds a double quote, and what is
+    wrong with the bytes of the lines after it that the record takes, if anything."""
     gathered = [(number, line)]
     quotes, size = line.count('"'), len(line)
     while quotes % 2 and size <= bound:
@@ -157,20 +161,16 @@ def _quoted(
         quotes += item[1].count('"')
         size += len(item[1])
     if len(gathered) > 1:
-        parsed = _parse([text for _, text in gathered])
-        if (
-            quotes % 2 == 0
-            and parsed is not None
-            and len(parsed) == 1
-            and len(parsed[0]) == width
-            and not any(_BAD_BYTE.search(text) for _, text in gathered[1:])
-        ):
-            return parsed[0]  # a quoted field over several lines
+        texts = [_clean(text) for _, text in gathered]
+        parsed = _parse(texts)
+        if quotes % 2 == 0 and parsed is not None and len(parsed) == 1 and len(parsed[0]) == width:
+            later = next(filter(None, map(_utf8_problem, (t for _, t in gathered[1:]))), None)
+            return parsed[0], later  # a quoted field over several lines
         lines.push_back(gathered[1:])  # the quote is broken: the next line is a record again
     parsed = _parse([line])
     if parsed is None or len(parsed) != 1:
         problems.append(RowProblem("row", f"line {number} is not a CSV record"))
-        return line.rstrip("\r\n").split(",")
+        return line.rstrip("\r\n").split(","), None
     cells = parsed[0]
     if _left_open(line):
         # csv put the rest of the line into the field the quote opened: split it again
@@ -186,7 +186,7 @@ def _quoted(
             )
         )
         cells = cells[:broken] + rest
-    return cells
+    return cells, None
 
 
 def _left_open(line: str) -> bool:
@@ -210,27 +210,14 @@ def _too_long(cells: list[str], header: list[str]) -> list[RowProblem]:
     return found
 
 
-def _undecodable(row: int, number: int, line: str, header: list[str]) -> RawClaim:
-    """A record with a byte that is not UTF-8: the field holding it is named; a quote in such a
-    line never gathers the lines after it (the record is in error anyway)."""
-    message = _utf8_problem(line)
-    assert message is not None  # the caller found the byte
-    parsed = _parse([line])
-    if parsed is None or len(parsed) != 1:
-        cells = line.rstrip("\r\n").split(",")
-    else:
-        cells = [cell.rstrip("\r\n") for cell in parsed[0]]
+def _undecodable(
+    cells: list[str], header: list[str], number: int, message: str
+) -> list[RowProblem]:
+    """The problems of a record with a byte that is not UTF-8 (now U+FFFD): the fields that
+    hold it, else the row."""
     problems = []
     for index, cell in enumerate(cells):
-        if _BAD_BYTE.search(cell):
+        if "\ufffd" in cell:
             name = header[index] if index < len(header) else "row"
             problems.append(RowProblem(name, f"field `{name}` on line {number}: {message}"))
-    if not problems:
-        problems.append(RowProblem("row", f"line {number}: {message}"))
-    width = len(header)
-    if len(cells) != width:
-        problems.insert(
-            0, RowProblem("row", f"the row has {len(cells)} columns, the header has {width}")
-        )
-    fields = {name: _clean(cell) for name, cell in zip(header, cells, strict=False)}
-    return RawClaim(row, fields, tuple(problems))
+    return problems or [RowProblem("row", f"line {number}: {message}")]

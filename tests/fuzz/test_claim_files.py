@@ -185,6 +185,15 @@ def test_a_quoted_field_may_still_span_lines() -> None:
     assert errors(decided) == {}
 
 
+def test_a_bad_byte_inside_a_quoted_field_over_lines_costs_that_record_only() -> None:
+    data = csv_bytes(ROWS[0].replace("p1", '"p\n1x"'), *ROWS[1:]).replace(b"1x", b"1\xe9")
+    decided = both(".csv", data)
+    assert [d["claim_id"] for d in decided] == ["c1", "c2", "c3"]
+    assert errors(decided) == {
+        "c1": ["field `patient` on line 2: byte `0xE9` is not UTF-8 (claims files are UTF-8)"]
+    }
+
+
 def test_a_field_over_128_kib_is_an_error_on_both_engines() -> None:
     decided = both(".csv", csv_bytes(ROWS[0].replace("p1", "p" * 140_000), *ROWS[1:]))
     assert errors(decided)["c1"][0] == "field `patient` is longer than 131072 characters"
