@@ -387,6 +387,11 @@ def test_zh308_without_header_or_with_an_unknown_ei_code_is_a_damaged_vektis_fil
     )
 
 
+def test_zh308_cut_to_a_few_bytes_is_a_damaged_vektis_file() -> None:
+    # found by the fuzz run: `04` alone was read as a CSV file with no claims
+    assert outcome(b"04") == "E0806"
+
+
 def test_zh308_prestatie_typed_05_costs_that_claim_only() -> None:
     lines = zh308_lines()
     second = next(i for i, line in enumerate(lines) if line[:2] == b"04" and i > 3)
