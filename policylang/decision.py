@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from decimal import Decimal
+from decimal import Context, Decimal, InvalidOperation, getcontext, localcontext
 from typing import Any
 
 import attrs
 
 STATUSES = ("accepted", "adjusted", "rejected", "error")
 ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
+# Totals are added with this many digits, not Python's default 28: a claim set's totals stay
+# exact far beyond the documented range of amounts (docs/claims-formats.md, "Ranges").
+TOTAL_DIGITS = 100
 
 
 @attrs.frozen
@@ -48,7 +52,12 @@ class Decision:
 
 def format_money(value: Decimal) -> str:
     """Two decimals, `.` as separator, no exponent: the JSON and CSV form of an amount."""
-    return f"{value.quantize(Decimal('0.01')):f}"
+    try:
+        return f"{value.quantize(CENT):f}"
+    except InvalidOperation:  # more than the context's 28 digits: quantize with enough of them
+        digits = max(value.adjusted(), 0) + 4
+        wide = Context(prec=digits, rounding=getcontext().rounding)
+        return f"{value.quantize(CENT, context=wide):f}"
 
 
 @attrs.frozen
@@ -64,12 +73,13 @@ class Summary:
         claimed = Decimal(0)
         payable = Decimal(0)
         total = 0
-        for decision in decisions:
-            total += 1
-            counts[decision.status] += 1
-            if decision.claimed is not None:
-                claimed += decision.claimed
-            payable += decision.payable
+        with localcontext(prec=TOTAL_DIGITS):
+            for decision in decisions:
+                total += 1
+                counts[decision.status] += 1
+                if decision.claimed is not None:
+                    claimed += decision.claimed
+                payable += decision.payable
         return cls(total, {s: counts.get(s, 0) for s in STATUSES}, claimed, payable)
 
     def to_json(self) -> dict[str, Any]:

@@ -103,5 +103,8 @@ def test_test_blocks_report_values_no_type_can_hold(tmp_path: Path) -> None:
         "the value 1.000000E+105 is too large to round: amounts stay below 10^15 "
         "(docs/reliability.md#rule-files)"
     )
-    assert lines[5] == "`9999-12-31 + 1 days == 9999-12-31`: date value out of range"
+    assert lines[5] == (
+        "`9999-12-31 + 1 days == 9999-12-31`: `9999-12-31` + 1 days is outside the dates "
+        "policylang handles (0001-01-01 to 9999-12-31)"
+    )
     assert lines[-1] == "0 passed, 3 failed"

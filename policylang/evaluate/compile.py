@@ -49,6 +49,22 @@ def _too_large(value: Decimal) -> EvaluationError:
     )
 
 
+LAST_DAY_SHIFT = 3_652_058  # days from 0001-01-01 to 9999-12-31: a larger shift leaves the range
+
+
+def shift_date(day: dt.date, op: str, days: int) -> dt.date:
+    """`day + days` or `day - days`; a date outside 0001-01-01..9999-12-31 (a claim dated
+    9999-12-31 plus a day) is an EvaluationError, that claim's error (the batch engine too)."""
+    try:
+        return day + dt.timedelta(days=days) if op == "+" else day - dt.timedelta(days=days)
+    except OverflowError:
+        raise EvaluationError(
+            f"`{day.isoformat()}` {op} {days} days is outside the dates policylang handles "
+            "(0001-01-01 to 9999-12-31)",
+            "arithmetic",
+        ) from None
+
+
 class Env:
     """What an expression can see while one claim (or one settlement party) is evaluated."""
 
@@ -357,10 +373,8 @@ class Compiler:
         op = expr.op
         if expr.type == "date":
             if op == "+" and expr.left.type == "days":
-                return lambda env: rf(env) + dt.timedelta(days=lf(env))
-            if op == "+":
-                return lambda env: lf(env) + dt.timedelta(days=rf(env))
-            return lambda env: lf(env) - dt.timedelta(days=rf(env))
+                return lambda env: shift_date(rf(env), "+", lf(env))
+            return lambda env: shift_date(lf(env), op, rf(env))
         if expr.type == "days" and expr.left.type == "date":
             return lambda env: (lf(env) - rf(env)).days
         if op == "+":

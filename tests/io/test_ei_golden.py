@@ -95,11 +95,11 @@ GOLDEN: dict[str, tuple[list[EIProblem], dict[int, RowProblem]]] = {
     ),
     "broken_garbled_numeric": (
         [EIProblem(4, "06", "BEREKEND BEDRAG (INCL. BTW)", 94, "`00000ABC` is not numeric")],
-        {3: RowProblem("amount", "record 4 (type 06) field BEREKEND BEDRAG (INCL. BTW) at position 94: `00000ABC` is not numeric")},
+        {3: RowProblem("amount", "record 4 (type 06) field 0617 BEREKEND BEDRAG (INCL. BTW) at position 94: `00000ABC` is not numeric")},
     ),
     "broken_bad_date": (
         [EIProblem(3, "04", "BEGINDATUM PRESTATIE", 76, "`20250231` is not a date (CCYYMMDD)")],
-        {3: RowProblem("start_date", "record 3 (type 04) field BEGINDATUM PRESTATIE at position 76: `20250231` is not a date (CCYYMMDD)")},
+        {3: RowProblem("start_date", "record 3 (type 04) field 0411 BEGINDATUM PRESTATIE at position 76: `20250231` is not a date (CCYYMMDD)")},
     ),
     "broken_wrong_closing_total": (
         [
@@ -112,7 +112,7 @@ GOLDEN: dict[str, tuple[list[EIProblem], dict[int, RowProblem]]] = {
     ),
     "broken_missing_mandatory": (
         [EIProblem(5, "04", "REFERENTIENUMMER DIT PRESTATIERECORD", 556, "mandatory field is empty")],
-        {5: RowProblem("claim_id", "record 5 (type 04) field REFERENTIENUMMER DIT PRESTATIERECORD at position 556: mandatory field is empty")},
+        {5: RowProblem("claim_id", "record 5 (type 04) field 0458 REFERENTIENUMMER DIT PRESTATIERECORD at position 556: mandatory field is empty")},
     ),
     "broken_duplicate_identifier": (
         [
@@ -121,7 +121,7 @@ GOLDEN: dict[str, tuple[list[EIProblem], dict[int, RowProblem]]] = {
                 "identification `000000000002` already used by record 3",
             )
         ],
-        {5: RowProblem("record", "record 5 (type 04) field IDENTIFICATIE DETAILRECORD at position 3: identification `000000000002` already used by record 3")},
+        {5: RowProblem("record", "record 5 (type 04) field 0402 IDENTIFICATIE DETAILRECORD at position 3: identification `000000000002` already used by record 3")},
     ),
 }  # fmt: skip
 
@@ -167,7 +167,7 @@ def test_order_problems(tmp_path: Path) -> None:
     assert [str(p) for p in problems] == [
         "record 3 (type 06): record type 06 must follow a record of type 04",
         "record 11 (type 02): record after the closing record (record 10)",
-        "record 11 (type 02) field IDENTIFICATIE DETAILRECORD at position 3: identification `000000000006` already used by record 7",
+        "record 11 (type 02) field 0202 IDENTIFICATIE DETAILRECORD at position 3: identification `000000000006` already used by record 7",
     ]
 
 
@@ -176,7 +176,7 @@ def test_missing_header_and_closing(tmp_path: Path) -> None:
     problems = validate_file(_write(tmp_path, lines[1:-1]))
     assert [str(p) for p in problems] == [
         "record 1 (type 02): first record must be a header record (type 01)",
-        "record 8: file ends without a closing record (type 99)",
+        "record 8: file ends without a closing record (type 99): it may have been cut off in transfer",
     ]
 
 
@@ -191,17 +191,17 @@ def test_link_field_must_match_parent_and_credit_sign(tmp_path: Path) -> None:
     claims = read_zh308_claims(path)
     got = list(claims)
     assert [str(p) for p in claims.problems] == [
-        "record 4 (type 06) field PRESTATIEVOLGNUMMER at position 63: `02` differs from `01` in parent record 3 (type 04)",
+        "record 4 (type 06) field 0610 PRESTATIEVOLGNUMMER at position 63: `02` differs from `01` in parent record 3 (type 04)",
     ]
     assert got[0].fields["amount"] == "-1234.50"
     assert got[0].problems == (
         RowProblem(
             "amount",
-            "record 3 (type 04) field INDICATIE DEBET/CREDIT at position 555: prestatie is `D` but its tariff records add up to `-1234.50`",
+            "record 3 (type 04) field 0457 INDICATIE DEBET/CREDIT at position 555: prestatie is `D` but its tariff records add up to `-1234.50`",
         ),
         RowProblem(
             "amount",
-            "record 4 (type 06) field PRESTATIEVOLGNUMMER at position 63: `02` differs from `01` in parent record 3 (type 04)",
+            "record 4 (type 06) field 0610 PRESTATIEVOLGNUMMER at position 63: `02` differs from `01` in parent record 3 (type 04)",
         ),
     )
 
@@ -217,6 +217,6 @@ def test_prestatie_without_tariff_record(tmp_path: Path) -> None:
         RowProblem("amount", "record 3 (type 04): prestatie has no tariff record (type 06)"),
     )
     assert [str(p) for p in claims.problems] == [
-        "record 9 (type 99) field TOTAAL AANTAL DETAILRECORDS at position 39: closing record counts 8 detail records, the file has 7",
-        "record 9 (type 99) field TOTAAL DECLARATIEBEDRAG at position 46: closing total is `1134.55` but the declared amounts add up to `-99.95`",
+        "record 9 (type 99) field 9908 TOTAAL AANTAL DETAILRECORDS at position 39: closing record counts 8 detail records, the file has 7",
+        "record 9 (type 99) field 9909 TOTAAL DECLARATIEBEDRAG at position 46: closing total is `1134.55` but the declared amounts add up to `-99.95`",
     ]

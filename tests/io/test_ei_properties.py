@@ -6,11 +6,13 @@ import datetime as dt
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from policylang.errors import InputError
 from policylang.io.ei.layout import load_layout
-from policylang.io.ei.reader import RecordReader, read_lines, read_records
+from policylang.io.ei.reader import RecordReader, detect_layout, read_lines, read_records
 from policylang.io.ei.validate import validate_records
 from policylang.io.ei.writer import write_records, write_zh308, zh308_lines
 from policylang.io.ei.zh308 import read_zh308_claims
@@ -138,10 +140,26 @@ def test_garbled_files_give_located_problems_never_exceptions(lines: list[str]) 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "garbled.zh308"
         path.write_bytes("".join(line + "\r\n" for line in lines).encode("latin-1"))
+        if detect_layout(lines[0] if lines else "") is None:
+            # no header record, or an EI code without a layout: the file is reported as a
+            # damaged Vektis file, no claim is read from it
+            with pytest.raises(InputError, match="E0808"):
+                read_zh308_claims(path)
+            return
         reader = read_zh308_claims(path)
         got = list(reader)
         assert reader.problems == problems
-        assert len(got) == sum(1 for line in lines if line[:2] == "04")
+        # every prestatie record is a claim of its own; a line of an unknown record type is a
+        # claim of its own too, or (when it fits the layout of a tariff, zorgactiviteit or
+        # comment record) one of its claim's records: its problem is in that claim
+        rows = [claim.row for claim in got]
+        assert len(rows) == len(set(rows))
+        prestaties = {n for n, line in enumerate(lines, start=1) if line[:2] == "04"}
+        assert prestaties <= set(rows)
+        told = " ".join(p.message for claim in got for p in claim.problems)
+        for number, line in enumerate(lines, start=1):
+            if line.strip() and line[:2] not in LAYOUT.record_types and number not in rows:
+                assert f"record {number} field KENMERK RECORD at position 1: unknown" in told
 
 
 @settings(max_examples=300, deadline=None)

@@ -161,7 +161,13 @@ def test_unknown_and_empty_lines_are_problems() -> None:
     assert problems == [
         EIProblem(1, None, None, None, "empty line"),
         EIProblem(2, None, "KENMERK RECORD", 1, "unknown record type `X9`"),
-        EIProblem(2, None, None, None, "file ends without a closing record (type 99)"),
+        EIProblem(
+            2,
+            None,
+            None,
+            None,
+            "file ends without a closing record (type 99): it may have been cut off in transfer",
+        ),
     ]
 
 

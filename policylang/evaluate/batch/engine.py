@@ -8,21 +8,20 @@ file without holding them in Python.
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import shutil
 import tempfile
 import weakref
 from collections.abc import Iterable, Iterator, Mapping
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from pathlib import Path
 from typing import Any
 
 import attrs
 
 from policylang import ir
-from policylang.decision import STATUSES, Decision, Reason, Summary
+from policylang.decision import STATUSES, TOTAL_DIGITS, Decision, Reason, Summary
 from policylang.evaluate.batch import cross
 from policylang.evaluate.batch.errors import UnsupportedInBatch
 from policylang.evaluate.batch.plan import Planner, funded_reason
@@ -172,11 +171,12 @@ class BatchEngine:
             self.con.register(f"tbl_{name}", pa.table(arrays) if arrays else pa.table({}))
 
     def _source(self, claims: Any) -> tuple[str, dict[str, str]]:
-        """A SELECT giving `_row` and one `r_<field>` column per claim field, and raw types."""
+        """A SELECT giving `_row`, one `r_<field>` column per claim field and `_rp` (the reader's
+        problems as reasons, JSON text), and the raw types."""
         fields = [f.name for f in self.program.claim_fields]
         if isinstance(claims, str | os.PathLike):
             path = Path(claims)
-            from policylang.io.claims import detect_format
+            from policylang.io.claims import detect_format, read_claims
 
             if not path.is_file():
                 from policylang.errors import InputError
@@ -186,19 +186,32 @@ class BatchEngine:
             if kind == "parquet":
                 return self._parquet(path, fields)
             if kind == "csv":
-                return self._csv(path, fields)
-            raise UnsupportedInBatch(
-                [f"claims in {kind} format (the batch engine reads CSV and Parquet)"]
-            )
+                source = self._csv(path, fields)
+                if source is not None:
+                    return source
+            # JSON Lines, Vektis EI and damaged CSV files: the interpreter's own reader
+            return self._raw_claims(read_claims(path), fields), {}
+        from policylang.io.claims import RawClaims
+
+        if isinstance(claims, RawClaims):
+            return self._raw_claims(claims, fields), {}
         return self._rows(claims, fields)
 
-    def _select(self, relation: str, row: str, present: dict[str, str], fields: list[str]) -> str:
+    def _select(
+        self,
+        relation: str,
+        row: str,
+        present: dict[str, str],
+        fields: list[str],
+        problems: str = "CAST(NULL AS VARCHAR)",
+    ) -> str:
         columns = [f"{row} AS _row"]
         for name in fields:
             column = present.get(name)
             columns.append(
                 f'{column} AS "r_{name}"' if column else f'CAST(NULL AS VARCHAR) AS "r_{name}"'
             )
+        columns.append(f"{problems} AS _rp")
         return f"SELECT {', '.join(columns)} FROM {relation}"
 
     def _parquet(self, path: Path, fields: list[str]) -> tuple[str, dict[str, str]]:
@@ -225,24 +238,77 @@ class BatchEngine:
             raw_types[name] = type_
         return self._select(relation, "file_row_number + 1", present, fields), raw_types
 
-    def _csv(self, path: Path, fields: list[str]) -> tuple[str, dict[str, str]]:
-        header = csv_header(path)
+    def _csv(self, path: Path, fields: list[str]) -> tuple[str, dict[str, str]] | None:
+        """The file read by DuckDB, or None when DuckDB cannot read it as the interpreter does
+        (a damaged record: a byte that is not UTF-8, a broken quote, a row of another width, a
+        field over FIELD_LIMIT): then the interpreter's reader reads it, record by record."""
+        import duckdb
+
+        from policylang.io.csv_records import FIELD_LIMIT, read_header
+
+        header = read_header(path)
         if not header:
-            return "SELECT CAST(NULL AS BIGINT) AS _row WHERE FALSE", {}
-        columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(header))) + "}"
+            return self._select("(SELECT 1 AS _r WHERE FALSE) AS empty", "_r", {}, fields), {}
+        if len(set(header)) != len(header):
+            return None  # a name given twice: the interpreter's reader keeps the last column
+        with path.open("rb") as handle:
+            if handle.read(4).removeprefix(b"\xef\xbb\xbf")[:1] in (b"\r", b"\n"):
+                return None  # blank lines before the header, which DuckDB would take for it
+        # one column more than the header, padded with NULL, and no text read as NULL: a row
+        # with a column too many (DuckDB lets one empty one pass) or too few shows as a NULL
+        # where the interpreter's reader reports the row
+        width = len(header)
+        columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width + 1)) + "}"
         try:
             self.con.execute(
                 f"CREATE OR REPLACE TEMP TABLE raw AS SELECT * FROM read_csv({path_literal(str(path))}, "
                 f"columns = {columns}, header = true, auto_detect = false, delim = ',', "
-                "quote = '\"', escape = '\"', strict_mode = true, null_padding = false, "
-                "encoding = 'utf-8')"
+                "quote = '\"', escape = '\"', strict_mode = true, null_padding = true, "
+                "nullstr = '\x01', encoding = 'utf-8')"
             )
-        except Exception as error:
-            raise UnsupportedInBatch(
-                [f"a CSV row the interpreter reports as broken ({str(error).splitlines()[0]})"]
-            ) from error
+        except duckdb.Error:
+            return None
+        odd = [f"c{width} IS NOT NULL", f"c{width - 1} IS NULL"]
+        if path.stat().st_size > FIELD_LIMIT:
+            odd += [f"length(c{i}) > {FIELD_LIMIT}" for i in range(width)]
+        if self.con.execute(f"SELECT count(*) FROM raw WHERE {' OR '.join(odd)}").fetchall()[0][0]:
+            return None
         present = {name: f"c{header.index(name)}" for name in fields if name in header}
         return self._select("raw", "rowid + 1", present, fields), {}
+
+    def _raw_claims(self, rows: Iterable[Any], fields: list[str]) -> str:
+        """Raw claims read in Python (RawClaim: row number, field texts, the reader's problems)
+        as the relation `raw`; each problem becomes a reason, as the interpreter's typer does."""
+        import pyarrow as pa
+
+        numbers: list[int] = []
+        problems: list[str | None] = []
+        data: dict[str, list[str | None]] = {name: [] for name in fields}
+        for raw in rows:
+            numbers.append(raw.row)
+            get = raw.fields.get
+            for name in fields:
+                data[name].append(get(name))
+            problems.append(
+                ", ".join(
+                    json.dumps(
+                        {"rule": p.field, "message": p.message, "source": None},
+                        ensure_ascii=False,
+                    )
+                    for p in raw.problems
+                )
+                if raw.problems
+                else None
+            )
+        arrays = {f"c_{name}": pa.array(data[name], pa.string()) for name in fields}
+        table = pa.table(
+            {"_n": pa.array(numbers, pa.int64()), **arrays, "_p": pa.array(problems, pa.string())}
+        )
+        self.con.register("read_rows", table)
+        self.con.execute("CREATE OR REPLACE TEMP TABLE raw AS SELECT * FROM read_rows")
+        self.con.unregister("read_rows")
+        present = {name: f'"c_{name}"' for name in fields}
+        return self._select("raw", "_n", present, fields, "_p")
 
     def _rows(
         self, rows: Iterable[Mapping[str, Any]], fields: list[str]
@@ -269,9 +335,9 @@ class BatchEngine:
         field `"f_<name>"`), for settle's aggregates and the invariants' queries."""
         keep = dict(keep or {})
         source, raw_types = self._source(claims)
-        phase1 = Planner(self.program, {n: f"tbl_{n}" for n in self.tables}, raw_types).build(
-            source, tuple(f'{sql} AS "{name}"' for name, sql in keep.items())
-        )
+        phase1 = Planner(
+            self.program, {n: f"tbl_{n}" for n in self.tables}, raw_types, reader_problems=True
+        ).build(source, tuple(f'{sql} AS "{name}"' for name, sql in keep.items()))
         # Row numbers are fixed (the raw table above was filled in file order); from here on
         # every step is keyed by `_row` and the output is sorted by it, so DuckDB may reorder.
         self.con.execute("SET preserve_insertion_order = false")
@@ -415,11 +481,12 @@ class BatchEngine:
         ).fetchall()
         by_status = {s: 0 for s in STATUSES}
         claimed, payable, total = Decimal(0), Decimal(0), 0
-        for status, count, claimed_sum, payable_sum in rows:
-            by_status[status] = count
-            total += count
-            claimed += claimed_sum or 0
-            payable += payable_sum or 0
+        with localcontext(prec=TOTAL_DIGITS):  # exact: DuckDB's sums have up to 38 digits
+            for status, count, claimed_sum, payable_sum in rows:
+                by_status[status] = count
+                total += count
+                claimed += claimed_sum or 0
+                payable += payable_sum or 0
         return Summary(total, by_status, claimed, payable)
 
     def close(self) -> None:
@@ -435,15 +502,9 @@ def _close_and_remove(con: Any, spill: Path) -> None:
 def csv_header(path: Path) -> list[str]:
     """A claims CSV file's header as the interpreter reads it (BOM dropped, names stripped);
     a name given twice is UnsupportedInBatch."""
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        try:
-            header = [h.strip() for h in next(csv.reader(handle))]
-        except StopIteration:
-            return []
-        except (csv.Error, UnicodeDecodeError) as error:
-            from policylang.errors import InputError
+    from policylang.io.csv_records import read_header
 
-            raise InputError.single("E0803", f"cannot read `{path}`: {error}") from error
+    header = read_header(path)
     if len(set(header)) != len(header):
         raise UnsupportedInBatch(["a CSV header that names a column twice"])
     return header

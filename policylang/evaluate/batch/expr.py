@@ -22,6 +22,7 @@ import attrs
 
 from policylang import ir
 from policylang.evaluate.batch.sqltext import Msg, date_text, literal, quote, reason
+from policylang.evaluate.compile import LAST_DAY_SHIFT
 
 TEXT_KEYS = ("text", "code", "integer", "date")
 GUARD = 8  # digits kept beyond the rounding place when a quotient is rounded
@@ -295,10 +296,8 @@ class ExprCompiler:
         op = expr.op
         if expr.type == "date":
             if op == "+" and expr.left.type == "days":
-                return S(f"({right.v} + CAST({left.v} AS INTEGER))", error)
-            if op == "+":
-                return S(f"({left.v} + CAST({right.v} AS INTEGER))", error)
-            return S(f"({left.v} - CAST({right.v} AS INTEGER))", error)
+                return self._shift(right, "+", left, error)
+            return self._shift(left, op, right, error)
         if expr.type == "days" and expr.left.type == "date":
             return S(f"date_diff('day', {right.v}, {left.v})", error)
         if op == "/":
@@ -307,6 +306,26 @@ class ExprCompiler:
                 "or round_up() (Python's 28-digit Decimal quotient has no SQL type)"
             )
         return S(f"({left.v} {op} {right.v})", error)
+
+    @staticmethod
+    def _shift(day: S, op: str, days: S, error: str | None) -> S:
+        """compile.py `shift_date`: a date outside 0001-01-01..9999-12-31 is the claim's error
+        (DuckDB's dates go on to the year 294247)."""
+        shifted = f"({day.v} {op} CAST({days.v} AS INTEGER))"
+        message = Msg(
+            "`",
+            ("safe", date_text(day.v)),
+            f"` {op} ",
+            ("safe", f"CAST({days.v} AS VARCHAR)"),
+            " days is outside the dates policylang handles (0001-01-01 to 9999-12-31)",
+        )
+        outside = (
+            f"(CASE WHEN abs({days.v}) > {LAST_DAY_SHIFT} THEN TRUE "
+            f"ELSE {shifted} NOT BETWEEN DATE '0001-01-01' AND DATE '9999-12-31' END)"
+        )
+        value = f"(CASE WHEN abs({days.v}) <= {LAST_DAY_SHIFT} THEN {shifted} END)"
+        failure = f"(CASE WHEN {outside} THEN {reason('arithmetic', message, None)} END)"
+        return S(value, first_error(error, failure))
 
     def _builtin(self, expr: ir.Builtin) -> S:
         name = expr.name

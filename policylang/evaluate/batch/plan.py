@@ -49,12 +49,13 @@ from policylang.evaluate.batch.sqltext import (
 # of their number (400 rules on one title took 3.2 GB to plan): more are left to the interpreter.
 MAX_RULES_PER_TITLE = 32
 MAX_COMBINATIONS = 512
-DIGIT = r"\p{Nd}"
-AMOUNT = rf"-?{DIGIT}+(\.{DIGIT}{{1,2}})?"
+DIGIT = "[0-9]"  # ASCII digits only, as io/claims.py
+AMOUNT = rf"-?{DIGIT}{{1,16}}(\.{DIGIT}{{1,2}})?"  # io/claims.py MONEY_DIGITS
+ANY_AMOUNT = rf"-?{DIGIT}+(\.{DIGIT}{{1,2}})?"
 COMMA_AMOUNT = rf"-?{DIGIT}+,{DIGIT}{{1,2}}"
 DECIMAL = rf"-?{DIGIT}+(\.{DIGIT}+)?"
 INTEGER = rf"-?{DIGIT}+"
-NEGATIVE_ZERO = r"-0+(\.0+)?"
+BOUNDED_INTEGER = rf"-?{DIGIT}{{1,18}}"  # io/claims.py INTEGER_DIGITS: what BIGINT holds
 TRUE_WORDS = ("true", "1", "yes", "ja", "y", "j")
 FALSE_WORDS = ("false", "0", "no", "nee", "n")
 
@@ -72,6 +73,14 @@ def fail(message: str) -> str:
 
 def full(sql: str, pattern: str) -> str:
     return f"regexp_full_match({sql}, {quote(pattern)})"
+
+
+def short(sql: str) -> str:
+    """io/claims.py `_short`: a value over 40 characters as its first 16 and last 8."""
+    return (
+        f"(CASE WHEN length({sql}) <= 40 THEN {sql} "
+        f"ELSE left({sql}, 16) || '...' || right({sql}, 8) END)"
+    )
 
 
 @attrs.frozen
@@ -99,10 +108,12 @@ def field_sql(spec: ir.FieldSpec, program: ir.Program, raw_type: str) -> TypedFi
     required = "TRUE" if missing_problem else "FALSE"
     bad = f"(CASE WHEN {missing} THEN {required} ELSE NOT {k} END)"
 
-    def problem(*checks: tuple[str, str]) -> str:
+    def problem(*checks: tuple[str, str] | tuple[str, str, str]) -> str:
+        # a check may name the SQL of the text shown (a value out of range is shortened)
         whens = "".join(
-            f" WHEN {cond} THEN {reason(name, Msg(f'field `{name}`: `', ('dyn', t), text), None)}"
-            for cond, text in checks
+            f" WHEN {check[0]} THEN "
+            f"{reason(name, Msg(f'field `{name}`: `', ('dyn', check[2] if len(check) > 2 else t), check[1]), None)}"
+            for check in checks
         )
         return (
             f"(CASE WHEN {missing} THEN {missing_problem or 'NULL'} WHEN {k} THEN NULL{whens} END)"
@@ -124,17 +135,16 @@ def field_sql(spec: ir.FieldSpec, program: ir.Program, raw_type: str) -> TypedFi
             f"({missing} AND {required})",
         )
     if type_ == "money":
-        # a negative zero matches AMOUNT (-0.00) or DECIMAL (-0.000): test it only on a `-`
-        value = (
-            f"(CASE WHEN {missing} THEN {default} "
-            f"WHEN left({t}, 1) = '-' AND {full(t, NEGATIVE_ZERO)} THEN "
-            f"{fail('a negative zero amount')} "
-            f"WHEN {k} THEN coalesce(TRY_CAST({t} AS DECIMAL(18,2)), "
-            f"{fail('an amount outside DECIMAL(18,2) or with non-ASCII digits')}) END)"
-        )
+        # a negative zero (-0.00) is zero, as io/claims.py reads it
+        value = f"(CASE WHEN {missing} THEN {default} WHEN {k} THEN CAST({t} AS DECIMAL(18,2)) END)"
         return TypedField(
             value,
             problem(
+                (
+                    full(t, ANY_AMOUNT),
+                    "` is out of range: an amount has at most 16 digits before the decimal point",
+                    short(t),
+                ),
                 (full(t, COMMA_AMOUNT), "` is not an amount: use `.` as the decimal separator"),
                 (full(t, DECIMAL), "` has more than two decimals: amounts are exact to the cent"),
                 ("TRUE", "` is not an amount (write 12.50)"),
@@ -147,31 +157,34 @@ def field_sql(spec: ir.FieldSpec, program: ir.Program, raw_type: str) -> TypedFi
             f"({full(t, '[0-9]{4}-[0-9]{2}-[0-9]{2}')} AND substr({t}, 1, 4) <> '0000' "
             f"AND TRY_CAST({t} AS DATE) IS NOT NULL)"
         )
-        week = full(t, "[0-9]{4}-W[0-9]{2}-[0-9]")
-        value = (
-            f"(CASE WHEN {missing} THEN {default} WHEN {k} THEN TRY_CAST({t} AS DATE) "
-            f"WHEN {week} THEN {fail('an ISO week date')} END)"
-        )
+        value = f"(CASE WHEN {missing} THEN {default} WHEN {k} THEN TRY_CAST({t} AS DATE) END)"
         return TypedField(value, problem(("TRUE", "` is not a date (YYYY-MM-DD)")), ok, bad)
     if type_ in ("integer", "days"):
-        value = (
-            f"(CASE WHEN {missing} THEN {default} WHEN {k} THEN "
-            f"coalesce(TRY_CAST({t} AS BIGINT), {fail('a whole number outside BIGINT')}) END)"
-        )
+        value = f"(CASE WHEN {missing} THEN {default} WHEN {k} THEN CAST({t} AS BIGINT) END)"
         return TypedField(
-            value, problem(("TRUE", "` is not a whole number")), full(t, INTEGER), bad
+            value,
+            problem(
+                (
+                    full(t, INTEGER),
+                    "` is out of range: a whole number has at most 18 digits",
+                    short(t),
+                ),
+                ("TRUE", "` is not a whole number"),
+            ),
+            full(t, BOUNDED_INTEGER),
+            bad,
         )
     if type_ in ("decimal", "percent"):
         body = t
         percent = f"suffix({t}, '%')"
         if type_ == "percent":
             body = f"(CASE WHEN {percent} THEN trim(left({t}, length({t}) - 1), {ws_literal()}) ELSE {t} END)"
+        # io/claims.py DECIMAL_DIGITS, DECIMAL_PLACES: what DECIMAL(38,12) holds
         exact = (
             f"(length(split_part({body}, '.', 2)) <= 12 AND "
-            f"length(split_part({body}, '.', 1)) <= 24)"
+            f"length(ltrim(split_part({body}, '.', 1), '-')) <= 24)"
         )
-        number = f"(CASE WHEN {exact} THEN TRY_CAST({body} AS DECIMAL(38,12)) END)"
-        parsed = f"coalesce({number}, {fail('a number beyond DECIMAL(38,12)')})"
+        parsed = f"CAST({body} AS DECIMAL(38,12))"
         if type_ == "percent":
             parsed = f"(CASE WHEN {percent} THEN {parsed} * CAST(0.01 AS DECIMAL(3,2)) ELSE {parsed} END)"
         value = f"(CASE WHEN {missing} THEN {default} WHEN {k} THEN {parsed} END)"
@@ -180,11 +193,18 @@ def field_sql(spec: ir.FieldSpec, program: ir.Program, raw_type: str) -> TypedFi
             ("dyn", body),
             "` is not a number (use `.` as the decimal separator)",
         )
+        wide = Msg(
+            f"field `{name}`: `",
+            ("dyn", short(body)),
+            "` is out of range: a number has at most 24 digits before the decimal point and "
+            "12 after it",
+        )
         return TypedField(
             value,
             f"(CASE WHEN {missing} THEN {missing_problem or 'NULL'} "
-            f"WHEN NOT {k} THEN {reason(name, message, None)} END)",
-            full(body, DECIMAL),
+            f"WHEN NOT {full(body, DECIMAL)} THEN {reason(name, message, None)} "
+            f"WHEN NOT {k} THEN {reason(name, wide, None)} END)",
+            f"({full(body, DECIMAL)} AND {exact})",
             bad,
         )
     if type_ == "bool":
@@ -236,9 +256,17 @@ def funded_reason(program: ir.Program, title: str) -> str:
 
 
 class Planner:
-    def __init__(self, program: ir.Program, tables: dict[str, str], raw_types: dict[str, str]):
+    def __init__(
+        self,
+        program: ir.Program,
+        tables: dict[str, str],
+        raw_types: dict[str, str],
+        reader_problems: bool = False,
+    ):
         self.program = program
         self.raw_types = raw_types
+        # the source has `_rp`: the reader's problems of a row as reasons (JSON text), or NULL
+        self.reader_problems = reader_problems
         self.ex = ExprCompiler(program, tables)
 
     # ------------------------------------------------------------ candidates
@@ -305,9 +333,14 @@ class Planner:
         fields that settle's aggregates and the invariants' queries read)."""
 
         def raw_text(name: str) -> str:
-            if self.raw_types.get(name, "VARCHAR") == "VARCHAR":
+            raw_type = self.raw_types.get(name, "VARCHAR")
+            if raw_type == "VARCHAR":
                 return f'"r_{name}"'
-            return f'CAST("r_{name}" AS VARCHAR)'
+            text = f'CAST("r_{name}" AS VARCHAR)'
+            if raw_type.startswith("DECIMAL") and not raw_type.endswith((",0)", ",1)", ",2)")):
+                # io/claims.py decimal_text: no zeros after the second decimal (45.0000 -> 45.00)
+                return f"regexp_replace({text}, '^(-?[0-9]*\\.[0-9]{{2}}[0-9]*?)0+$', '\\1')"
+            return text
 
         program = self.program
         fields = program.claim_fields
@@ -320,7 +353,8 @@ class Planner:
         )
         raw_cols = ", ".join(f'"r_{f.name}"' for f in fields)
         ws = has_py_whitespace(*texts) if texts else "FALSE"
-        s1 = f"SELECT _row, {raw_cols}, {trims} FROM (SELECT *, {ws} AS _ws FROM src)"
+        rp = ", _rp" if self.reader_problems else ""
+        s1 = f"SELECT _row{rp}, {raw_cols}, {trims} FROM (SELECT *, {ws} AS _ws FROM src)"
         values, problems, tests, bad = [], [], [], []
         for f in fields:
             typed = field_sql(f, program, self.raw_types.get(f.name, "VARCHAR"))
@@ -341,6 +375,11 @@ class Planner:
             if problems
             else "''"
         )
+        if self.reader_problems:  # the reader's problems first, as the interpreter's typer
+            problems_sql = (
+                f"(CASE WHEN _rp IS NULL THEN {problems_sql} "
+                f"ELSE concat_ws(', ', _rp, nullif({problems_sql}, '')) END)"
+            )
         s2 = (
             "SELECT _row, "
             + ", ".join(values)

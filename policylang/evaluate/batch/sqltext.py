@@ -118,10 +118,10 @@ def jconst(text: str) -> str:
 def jdyn(sql: str) -> str:
     """SQL for the JSON-escaped body (no quotes) of a VARCHAR expression."""
     chain = f"replace(replace({sql}, '\\', '\\\\'), '\"', '\\\"')"
-    for code in range(1, 32):
+    for code in range(32):  # NUL too: a claim file may hold one
         escaped = _SHORT.get(code, f"\\u{code:04x}")
         chain = f"replace({chain}, chr({code}), '{escaped}')"
-    return f"(CASE WHEN regexp_matches({sql}, '[\\x01-\\x1f\"\\\\]') THEN {chain} ELSE {sql} END)"
+    return f"(CASE WHEN regexp_matches({sql}, '[\\x00-\\x1f\"\\\\]') THEN {chain} ELSE {sql} END)"
 
 
 class Msg:

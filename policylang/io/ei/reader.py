@@ -44,13 +44,16 @@ class EIProblem:
     field: str | None
     position: int | None
     message: str
+    rubriek: str | None = attrs.field(default=None, eq=False)  # 0411, set by the validator
 
     def __str__(self) -> str:
         where = f"record {self.record_number}"
         if self.record_type is not None:
             where += f" (type {self.record_type})"
         if self.field is not None:
-            where += f" field {self.field}"
+            where += (
+                f" field {self.rubriek} {self.field}" if self.rubriek else f" field {self.field}"
+            )
         if self.position is not None:
             where += f" at position {self.position}"
         return f"{where}: {self.message}"
@@ -285,15 +288,16 @@ class RecordReader:
 
 
 def read_lines(path: str | Path) -> Iterator[str]:
-    """The lines of a file without their line ends (CRLF or LF), decoded as ISO-8859-1."""
-    with open(path, encoding=ENCODING, newline="\n") as f:
+    """The lines of a file without their line ends (CRLF, LF or a classic Mac CR), decoded as
+    ISO-8859-1."""
+    with open(path, encoding=ENCODING, newline=None) as f:
         for line in f:
-            yield line.rstrip("\r\n")
+            yield line.rstrip("\n")
 
 
 def first_line(path: str | Path, limit: int = 4096) -> str:
-    with open(path, encoding=ENCODING, newline="\n") as f:
-        return f.readline(limit).rstrip("\r\n")
+    with open(path, encoding=ENCODING, newline=None) as f:
+        return f.readline(limit).rstrip("\n")
 
 
 def detect_layout(line: str) -> Layout | None:

@@ -25,6 +25,8 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 from policylang.io.ei.layout import (
     CLOSING,
     COMMENT,
@@ -104,6 +106,7 @@ class Validator:
         self.total_cents = 0
         self.last: Record | None = None
         self.closed_at: int | None = None
+        self._rubrieken: dict[tuple[str, str], str] = {}
         self._current: dict[str, Record] = {}  # the open record of each parent type
         self._last_detail: Record | None = None  # the last non-comment detail record
         self._idents: dict[str, int] = {}
@@ -117,6 +120,23 @@ class Validator:
                 ancestor = PARENT_TYPES.get(ancestor)
 
     def feed(self, record: Record) -> list[EIProblem]:
+        """The problems located at `record`, each field named with its rubriek code."""
+        problems = self._feed(record)
+        if problems:
+            problems = [self._located(p) for p in problems]
+        return problems
+
+    def _located(self, problem: EIProblem) -> EIProblem:
+        rt = self.layout.record_types.get(problem.record_type or "")
+        if rt is None or problem.field is None or problem.rubriek is not None:
+            return problem
+        rubriek = self._rubrieken.get((rt.code, problem.field))
+        if rubriek is None:
+            rubriek = next((f.rubriek for f in rt.fields if f.name == problem.field), "")
+            self._rubrieken[(rt.code, problem.field)] = rubriek
+        return attrs.evolve(problem, rubriek=rubriek or None)
+
+    def _feed(self, record: Record) -> list[EIProblem]:
         problems = list(record.problems)
         number, code = record.number, record.type
         self.counts[code] += 1
@@ -148,7 +168,8 @@ class Validator:
             return [
                 EIProblem(
                     self.last.number, None, None, None,
-                    "file ends without a closing record (type 99)",
+                    "file ends without a closing record (type 99): it may have been cut off "
+                    "in transfer",
                 )
             ]  # fmt: skip
         return []

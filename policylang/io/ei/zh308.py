@@ -18,15 +18,18 @@ from pathlib import Path
 
 import attrs
 
+from policylang.errors import InputError
 from policylang.io.claims import cell_text
-from policylang.io.ei.layout import COMMENT, HEADER, Layout, load_layout
+from policylang.io.ei.layout import COMMENT, HEADER, Layout, layouts, load_layout
 from policylang.io.ei.reader import (
     EIProblem,
     Record,
+    RecordReader,
     detect_layout,
     first_line,
     read_lines,
     read_records,
+    show,
 )
 from policylang.io.ei.validate import Validator, format_cents, signed_amount
 from policylang.io.raw import RawClaim, RowProblem
@@ -77,7 +80,37 @@ def looks_like_ei(path: str | Path) -> bool:
         line = first_line(path, limit=1024)
     except (OSError, UnicodeError):
         return False
-    return detect_layout(line) is not None and line[5:7].isdigit()
+    if detect_layout(line) is not None and line[5:7].isdigit():
+        return True
+    # a damaged EI file (no header record, or an EI code without a layout) is still EI, to be
+    # reported as such: a line of a shipped layout's record length that starts with one of its
+    # record types
+    return any(
+        len(line) == layout.record_length and line[:2] in layout.record_types
+        for layout in layouts()
+    )
+
+
+def damaged_header(path: str | Path, line: str) -> InputError | None:
+    """The error for an EI file whose first record names no shipped layout, else None: its
+    claims would be read without knowing the standard, the sender or the version."""
+    if detect_layout(line) is not None:
+        return None
+    known = ", ".join(f"`{layout.ei_code}` ({layout.name})" for layout in layouts())
+    if line[:2] != HEADER:
+        message = (
+            f"`{path}` is a damaged Vektis file: record 1 (type {show(line[:2])}) is not a "
+            f"header record (type {HEADER})"
+        )
+        hint = "the header record is missing: ask the sender for the whole file"
+    else:
+        message = (
+            f"`{path}` is a damaged Vektis file: record 1 (type {HEADER}) field 0102 CODE "
+            f"EXTERNE-INTEGRATIEBERICHT at position 3: {show(line[2:5])} is not an EI code "
+            "policylang reads"
+        )
+        hint = f"policylang reads the EI codes {known}"
+    return InputError.single("E0808", message, help=hint)  # type: ignore[return-value]
 
 
 @attrs.define
@@ -97,7 +130,11 @@ class ZH308Claims(Iterator[RawClaim]):
         self.path = Path(path)
         self.pseudonymise = pseudonymise
         self.key = key
-        self.layout = detect_layout(first_line(path)) or load_layout(ZH308)
+        line = first_line(path)
+        damaged = damaged_header(path, line)
+        if damaged is not None:
+            raise damaged
+        self.layout = detect_layout(line) or load_layout(ZH308)
         self.problems: list[EIProblem] = []
         rt = self.layout.record_types
         if PRESTATIE not in rt or TARIEF not in rt:
@@ -112,12 +149,35 @@ class ZH308Claims(Iterator[RawClaim]):
 
     def _generate(self) -> Iterator[RawClaim]:
         validator = Validator(self.layout)
+        reader = RecordReader(self.layout)
         header: tuple[Record, list[EIProblem]] | None = None
         open_: _Prestatie | None = None
-        for record in read_records(read_lines(self.path), self.layout):
+        for number, line in enumerate(read_lines(self.path), start=1):
+            record = reader.parse(number, line)
             problems = validator.feed(record)
             self.problems.extend(problems)
             code = record.type
+            if code not in self.layout.record_types:
+                if not line.strip():
+                    continue  # an empty line is no record: the file's problem, no claim's
+                guessed = self._guess(reader, record)
+                if guessed == PRESTATIE:  # a prestatie with a garbled record type: its own claim
+                    if open_ is not None:
+                        yield self._claim(open_, header)
+                    open_ = _Prestatie(reader.parse(number, PRESTATIE + line[2:]), problems)
+                    continue
+                if guessed is None or open_ is None:
+                    # no record of this file (or no claim to belong to): its own error
+                    if open_ is not None:
+                        yield self._claim(open_, header)
+                    open_ = None
+                    yield RawClaim(
+                        number,
+                        dict.fromkeys(CLAIM_FIELDS),
+                        tuple(RowProblem("record", str(problem)) for problem in problems),
+                    )
+                    continue
+                code = guessed  # a tariff, zorgactiviteit or comment record: its claim's
             if code == PRESTATIE:
                 if open_ is not None:
                     yield self._claim(open_, header)
@@ -132,9 +192,23 @@ class ZH308Claims(Iterator[RawClaim]):
                 if open_ is not None:
                     yield self._claim(open_, header)
                 open_ = None
-        self.problems.extend(validator.finish())
+        finished = validator.finish()
+        self.problems.extend(finished)
         if open_ is not None:
+            # a file cut in transfer: its last claim may have lost tariff records
+            open_.problems.extend(problem for problem in finished if problem.record_type is None)
             yield self._claim(open_, header)
+
+    def _guess(self, reader: RecordReader, record: Record) -> str | None:
+        """The record type a record of an unknown type was meant to be: the known type whose
+        layout the rest of the line fits, prestatie first; None if none fits."""
+        line = record.line or ""
+        if len(line) != self.layout.record_length:
+            return None
+        for code in (PRESTATIE, TARIEF, ZORGACTIVITEIT, COMMENT):
+            if not reader.parse(record.number, code + line[2:]).problems:
+                return code
+        return None
 
     def _claim(self, p: _Prestatie, header: tuple[Record, list[EIProblem]] | None) -> RawClaim:
         values = p.record.values
@@ -185,7 +259,7 @@ class ZH308Claims(Iterator[RawClaim]):
                     pr.field == f.name for pr in r.problems
                 ):  # empty, not garbled (garbled is reported by the reader)
                     message = (
-                        f"record {r.number} (type {TARIEF}) field {f.name} at position "
+                        f"record {r.number} (type {TARIEF}) field {f.rubriek} {f.name} at position "
                         f"{f.start}: declared amount is empty"
                     )
                     return None, [RowProblem("amount", message)]
@@ -195,7 +269,8 @@ class ZH308Claims(Iterator[RawClaim]):
         if (dc == "C" and total > 0) or (dc == "D" and total < 0):
             f = self.layout.record_types[PRESTATIE].field("INDICATIE DEBET/CREDIT")
             message = (
-                f"record {p.record.number} (type {PRESTATIE}) field {f.name} at position "
+                f"record {p.record.number} (type {PRESTATIE}) field {f.rubriek} {f.name} at "
+                f"position "
                 f"{f.start}: prestatie is `{dc}` but its tariff records add up to "
                 f"`{format_cents(total)}`"
             )
