@@ -22,6 +22,7 @@ from policylang import ir
 from policylang.decision import ZERO, Decision, Reason
 from policylang.errors import EvaluationError
 from policylang.evaluate.compile import Compiler, Env, Fn, round_money
+from policylang.evaluate.credits import apply_corrections, as_credit, sign_problem, turned
 from policylang.evaluate.gcpause import gc_paused
 from policylang.io.claims import ClaimRow
 
@@ -135,6 +136,16 @@ class Interpreter:
     def decide(self, claim: ClaimRow, trace: list[TraceStep] | None = None) -> Decision:
         if claim.problems:
             return error_decision(claim, *(Reason(p.field, p.message) for p in claim.problems))
+        values = claim.values
+        if values["amount"] < 0 or values.get("credit"):
+            problem = sign_problem(values)
+            if problem is not None:
+                return error_decision(claim, problem)
+            # a credit is decided as the debit it takes back, and keeps its sign
+            return as_credit(self._decide_debit(turned(claim), trace), claim)
+        return self._decide_debit(claim, trace)
+
+    def _decide_debit(self, claim: ClaimRow, trace: list[TraceStep] | None) -> Decision:
         values = claim.values
         code = values["code"]
         day: dt.date = values["start_date"]
@@ -413,6 +424,8 @@ class Interpreter:
         for index, decision in enumerate(decisions):
             if decision.title not in excluding or decision.status not in PAID:
                 continue
+            if claims[index].values.get("credit"):
+                continue  # a credit takes part in phase 3 only (evaluate/credits.py)
             spec = self.program.titles[decision.title]
             tracing = trace if trace_for == index else None
             for exclusion in spec.exclusions:
@@ -432,7 +445,11 @@ class Interpreter:
                         title=spec,
                     )
                     break
-        pending = [i for i, d in enumerate(result) if d.title in requiring and d.status in PAID]
+        pending = [
+            i
+            for i, d in enumerate(result)
+            if d.title in requiring and d.status in PAID and not claims[i].values.get("credit")
+        ]
         changed = True
         while changed and pending:
             changed = False
@@ -483,6 +500,8 @@ class Interpreter:
         named = self._named
         for index, (claim, decision) in enumerate(zip(claims, decisions, strict=True)):
             if decision.title in named and decision.status in PAID:
+                if claim.values.get("credit"):
+                    continue  # a credit is no paid claim another claim is judged against
                 patient = claim.values["patient"]
                 if patient in patients:
                     paid[patient].append(index)
@@ -514,7 +533,8 @@ class Interpreter:
                     for i, claim in enumerate(rows)
                 ]
             decisions = mark_duplicates(rows, decisions)
-            return rows, self.cross_check(rows, decisions, trace_for, trace)
+            decisions = self.cross_check(rows, decisions, trace_for, trace)
+            return rows, apply_corrections(self.program, rows, decisions)
 
 
 def _find(

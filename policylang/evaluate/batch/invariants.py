@@ -29,7 +29,7 @@ import attrs
 
 from policylang import ir
 from policylang.evaluate.batch.errors import UnsupportedInBatch
-from policylang.evaluate.batch.expr import ExprCompiler, S, col, truthy
+from policylang.evaluate.batch.expr import ExprCompiler, S, decided_col, truthy
 from policylang.evaluate.batch.settle import (
     RULE,
     SqlFilter,
@@ -146,7 +146,7 @@ def plan(program: ir.Program, tables: Sequence[str] = ()) -> Planned:
             left[spec.name] = f"the invariant `{spec.name}` ({'; '.join(error.constructs)})"
             continue
         compiled.append(Compiled(spec.name, kind, sql))
-    keep = {f"f_{name}": col(name) for name in sorted(fields)}
+    keep = {f"f_{name}": decided_col(name) for name in sorted(fields)}
     if fields:
         keep[BAD] = "(_problems <> '')"
     if any(c.sql is None for c in compiled):

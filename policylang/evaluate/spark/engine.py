@@ -148,6 +148,9 @@ class SparkEngine:
                 if not path.exists():
                     raise InputError.single("E0804", f"claims file `{path}` does not exist")
                 if fmt is None and path.is_file():
+                    from policylang.io.claims import check_kind
+
+                    check_kind(path)
                     fmt = detect_format(path)
                 if fmt == "csv" and path.is_file():
                     return self._csv(str(path.resolve()), fields, _header(path))
@@ -313,10 +316,12 @@ class SparkEngine:
         changes.createOrReplaceTempView("changes")
         override = {
             "status": "c.status",
-            "payable": "CAST(0 AS DECIMAL(18,2))",
+            "payable": "coalesce(c.payable, CAST(0 AS DECIMAL(18,2)))",
             "reasons": "c.reasons",
-            "title": "CASE WHEN c.untitled THEN NULL ELSE d.title END",
-            "funding": "CASE WHEN c.untitled THEN NULL ELSE d.funding END",
+            "title": "CASE WHEN c.new_title IS NOT NULL THEN c.new_title "
+            "WHEN c.untitled THEN NULL ELSE d.title END",
+            "funding": "CASE WHEN c.new_funding IS NOT NULL THEN c.new_funding "
+            "WHEN c.untitled THEN NULL ELSE d.funding END",
         }
         columns = ", ".join(
             f"(CASE WHEN c._row IS NULL THEN d.`{n}` ELSE {override[n]} END) AS `{n}`"
