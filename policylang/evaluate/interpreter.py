@@ -19,6 +19,7 @@ from typing import Any
 import attrs
 
 from policylang import ir
+from policylang.data.nza.known import no_title_message
 from policylang.decision import ZERO, Decision, Reason
 from policylang.errors import EvaluationError
 from policylang.evaluate.compile import Compiler, Env, Fn, round_money
@@ -177,9 +178,7 @@ class Interpreter:
         if not candidates:
             if trace is not None:
                 trace.append(TraceStep("title", "-", "none", f"no payment title has code {code}"))
-            return self._rejected(
-                claim, Reason("payment_title", f"no payment title for code `{code}`")
-            )
+            return self._rejected(claim, Reason("payment_title", no_title_message(code, day)))
         valid = [t for t in candidates if t.valid_on(day)]
         if trace is not None:
             for title in candidates:

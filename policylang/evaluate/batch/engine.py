@@ -140,9 +140,17 @@ class BatchEngine:
 
     # ------------------------------------------------------------ inputs
     def _register_tables(self) -> None:
-        if not self.tables:
-            return  # no pyarrow import (~0.1 s) for a policy without tables
         import pyarrow as pa
+
+        from policylang.data.nza.known import KNOWN_COLUMNS, known_rows
+
+        rows = known_rows()  # what "no payment title" says of a code (data/nza/known.py)
+        types = [pa.string(), pa.int64(), *[pa.date32()] * 4]
+        known = {
+            name: pa.array([row[i] for row in rows], type=type_)
+            for i, (name, type_) in enumerate(zip(KNOWN_COLUMNS, types, strict=True))
+        }
+        self.con.register("nza_known", pa.table(known))
 
         for name, rows in self.tables.items():
             spec = self.program.tables[name]

@@ -22,6 +22,13 @@ from collections import defaultdict
 import attrs
 
 from policylang import ir
+from policylang.data.nza.known import (
+    ACTIVITY_OTHER_DATE,
+    ACTIVITY_VALID,
+    KNOWN_COLUMNS,
+    KNOWN_TEXT,
+    ZORGPRODUCT,
+)
 from policylang.evaluate.batch.errors import UnsupportedInBatch
 from policylang.evaluate.batch.expr import (
     ExprCompiler,
@@ -36,6 +43,7 @@ from policylang.evaluate.batch.sqltext import (
     Msg,
     date_text,
     has_py_whitespace,
+    jconst,
     jdyn,
     literal,
     money_text,
@@ -209,6 +217,23 @@ def field_sql(spec: ir.FieldSpec, program: ir.Program, raw_type: str) -> TypedFi
             bad,
         )
     raise UnsupportedInBatch([f"a claim field of type {type_}"])  # pragma: no cover
+
+
+KNOWN_TABLE = "nza_known"  # registered by the engines from data/nza/known.py
+
+
+def known_text(day: str) -> str:
+    """The NZa part of "no payment title for code X on D", as known.no_title_message."""
+    spans = [
+        f'("nzak_from{i}" <= {day} AND {day} <= coalesce("nzak_to{i}", DATE \'9999-12-31\'))'
+        for i in (1, 2)
+    ]
+    text = {kind: quote(jconst(message)) for kind, message in KNOWN_TEXT.items()}
+    return (
+        f'(CASE WHEN "nzak_kind" = {ZORGPRODUCT} THEN {text[ZORGPRODUCT]} '
+        f'WHEN "nzak_kind" IS NOT NULL AND ({" OR ".join(spans)}) THEN {text[ACTIVITY_VALID]} '
+        f'WHEN "nzak_kind" IS NOT NULL THEN {text[ACTIVITY_OTHER_DATE]} ELSE {text[None]} END)'
+    )
 
 
 def sign_problems(problems: str) -> str:
@@ -434,7 +459,18 @@ class Planner:
         # ---- dispatch
         # the code JSON-escaped once (`_jcode`), not in every message of every title group
         code_dyn = ("safe", "_jcode")
-        no_title = reason("payment_title", Msg("no payment title for code `", code_dyn, "`"), None)
+        no_title = reason(
+            "payment_title",
+            Msg(
+                "no payment title for code `",
+                code_dyn,
+                "` on ",
+                ("safe", date_text(day)),
+                ": ",
+                ("safe", known_text(day)),
+            ),
+            None,
+        )
         o_cases = [
             "WHEN _problems <> '' THEN 'P'",
             "WHEN _k NOT IN ({}) THEN 'N'".format(", ".join(map(str, combos)) or "-1"),
@@ -752,6 +788,9 @@ class Planner:
             )
             for name in [f.name for f in table.fields] + ["__found"]:
                 picked += f', {lookup.alias}."{name}" AS "{lookup.alias}__{name}"'
+        # what the NZa lists know of the code, for "no payment title" (data/nza/known.py)
+        joins += f' LEFT JOIN {KNOWN_TABLE} AS nzak ON nzak."code" = {col("code")}'
+        picked += "".join(f', nzak."{c}" AS "nzak_{c}"' for c in KNOWN_COLUMNS[1:])
         s3 = s3.replace("SELECT *,", "SELECT s2.*" + picked + ",", 1)
         stages = [
             ("src", source),

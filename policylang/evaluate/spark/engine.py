@@ -112,6 +112,22 @@ class SparkEngine:
     def _register_tables(self) -> None:
         from pyspark.sql import types as T
 
+        from policylang.data.nza.known import KNOWN_COLUMNS, known_rows
+
+        known_schema = T.StructType(
+            [
+                T.StructField(n, t, True)
+                for n, t in zip(
+                    KNOWN_COLUMNS,
+                    [T.StringType(), T.LongType(), *[T.DateType()] * 4],
+                    strict=True,
+                )
+            ]
+        )
+        self.spark.createDataFrame(list(known_rows()), known_schema).createOrReplaceTempView(
+            "nza_known"
+        )
+
         for name, rows in self.tables.items():
             spec = self.program.tables[name]
             schema = T.StructType(
