@@ -3,7 +3,9 @@ the API and the command line, and the SEH settlement counting net (evaluate/cred
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import shutil
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,6 +17,8 @@ from policylang.cli import app
 from tests.conftest import write_claims
 
 ENGINES = ["interpret", "batch"]
+HAS_SPARK = importlib.util.find_spec("pyspark") is not None and shutil.which("java") is not None
+SPARK = pytest.param("spark", marks=pytest.mark.skipif(not HAS_SPARK, reason="no pyspark or Java"))
 
 POLICY = """
 policy "credits"
@@ -127,7 +131,7 @@ def claims_file(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("engine", [*ENGINES, SPARK])
 def test_credit_decisions_are_exact(claims_file: Path, engine: str) -> None:
     decisions = policylang.loads(POLICY).check(claims_file, engine=engine)
     assert len(decisions) == len(CLAIMS)
