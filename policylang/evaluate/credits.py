@@ -23,6 +23,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
+import attrs
+
 from policylang import ir
 from policylang.decision import ZERO, Decision, Reason
 from policylang.evaluate.compile import round_money
@@ -73,8 +75,7 @@ def as_credit(decision: Decision, claim: ClaimRow) -> Decision:
     """The phase-1 decision of a credit from the decision of its turned claim: the sign kept."""
     claimed: Decimal = claim.values["amount"]
     if decision.status not in PAID:
-        decision.claimed = claimed
-        return decision
+        return attrs.evolve(decision, claimed=claimed)
     payable = ZERO - decision.payable
     return Decision(
         claim.claim_id,
