@@ -14,7 +14,7 @@ ENGINES = ["interpret", "batch"]
 HEAD = {"provider": "06010101", "insurer": "3311", "patient": "p1", "amount": "100.00"}
 LIST = (
     "policylang bundles the Zorgproducten Tabel v20241001 (DBC-pakket 2025), used for claims "
-    "dated 2025-01-01 to 2026-12-31"
+    "dated 2025-01-01 to 2027-12-31"
 )
 UNKNOWN = (
     "the code is in none of the NZa lists bundled with policylang (zorgproducten DBC-pakket "

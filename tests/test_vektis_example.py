@@ -27,7 +27,7 @@ WANT = {
     "C-SEH": ("accepted", "250.00", "seh_contact"),
     "C-DBC": ("accepted", "640.00", "dbc_zorgproduct"),
     "C-FAKE": ("rejected", "0.00", None),
-    "C-2027": ("rejected", "0.00", None),
+    "C-2028": ("rejected", "0.00", None),
     "C-DBC-R": ("rejected", "0.00", "dbc_zorgproduct"),
 }
 
@@ -56,7 +56,7 @@ def test_every_prestatie_is_decided_as_the_readme_says() -> None:
     )
     assert by_id["C-FAKE"].reasons[0].message.endswith("unknown to the bundled NZa list")
     assert (
-        by_id["C-2027"]
+        by_id["C-2028"]
         .reasons[0]
         .message.startswith("no NZa zorgproduct list is bundled for the claim's date")
     )
