@@ -199,7 +199,7 @@ def _double_funding(program: ir.Program, tables: dict[str, str], pair: ir.Double
         where_e, where_v = s.e or "NULL", truthy(s)
     paid = (
         f"SELECT _row, _cid, patient, sd, ed, title, {where_e} AS _e, {where_v} AS _w FROM d "
-        f"WHERE NOT {BAD} AND status IN {PAID_SQL} AND title IN ({wanted})"
+        f"WHERE NOT {BAD} AND status IN {PAID_SQL} AND title IN ({wanted}) AND NOT _credit"
     )
     failed = (
         "SELECT _cid AS a, NULL AS b, 'cannot be evaluated: ' || "
