@@ -208,17 +208,24 @@ def print_invariants(results: Iterable[Any]) -> None:
 
 
 def _write_decisions(
-    decisions: list[Decision], fmt: str, output: Path | None, invariants: list[Any] | None = None
+    decisions: list[Decision],
+    fmt: str,
+    output: Path | None,
+    invariants: list[Any] | None = None,
+    file_problems: list[str] | None = None,
 ) -> None:
     summary = Summary.of(decisions)
     handle: Any = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
     try:
         if fmt == "json":
+            # the claims file's own problems (a Vektis closing record, ...), when it has any
+            extra = {"file_problems": file_problems} if file_problems else {}
             json.dump(
                 {
                     "decisions": [d.to_json() for d in decisions],
                     "summary": summary.to_json(),
                     "invariants": [i.to_json() for i in invariants or ()],
+                    **extra,
                 },
                 handle,
                 indent=2,
@@ -304,7 +311,15 @@ def check(
         _check_keeping(policy, claims, keep, format, output, pseudonymise, engine)
         return
     source: Any = claims
-    if pseudonymise:
+    vektis = _vektis_reader(claims)  # a ZH308 file: read here, to report its own problems
+    if vektis is not None:
+        from policylang.io.claims import RawClaims, pseudonymised
+
+        source = RawClaims(pseudonymised(vektis) if pseudonymise else vektis)
+        if engine != "interpret":
+            err.print("note: a Vektis EI file is read in Python: using the interpreter")
+            engine = "interpret"
+    elif pseudonymise:
         from policylang.io.claims import RawClaims, pseudonymised, read_claims
 
         try:
@@ -337,8 +352,30 @@ def check(
             decisions, invariants = policy.check_invariants(source)
         except PolicyError as error:
             _fail(error)
-        _write_decisions(decisions, format, output, invariants)
-    _end_check(_any_refused(decisions), invariants)
+        file_problems = [str(p) for p in vektis.file_problems] if vektis is not None else []
+        _write_decisions(decisions, format, output, invariants, file_problems)
+    if format != "json":
+        for problem in file_problems:
+            err.print(f"[red]file problem[/red]: {escape(problem)}")
+    _end_check(_any_refused(decisions) or bool(file_problems), invariants)
+
+
+def _vektis_reader(claims: Path) -> Any:
+    """The ZH308 reader of `claims` when it is a Vektis EI file of a kind policylang reads
+    (exit 2 for any other kind, as for every claims file), else None."""
+    from policylang.io.claims import check_kind, detect_format
+
+    if not claims.is_file():
+        return None  # the reader says the file does not exist
+    try:
+        check_kind(claims)
+        if detect_format(claims) != "ei":
+            return None
+        from policylang.io.ei import read_zh308_claims
+
+        return read_zh308_claims(claims)
+    except PolicyError as error:
+        _fail(error)
 
 
 def _any_refused(decisions: list[Decision]) -> bool:
@@ -346,8 +383,8 @@ def _any_refused(decisions: list[Decision]) -> bool:
 
 
 def _end_check(refused: bool, invariants: list[Any]) -> None:
-    """The invariants on stderr; exit 1 when a claim was rejected or in error, or an invariant
-    is violated (exit 0 otherwise)."""
+    """The invariants on stderr; exit 1 when a claim was rejected or in error, the claims file
+    has problems of its own, or an invariant is violated (exit 0 otherwise)."""
     print_invariants(invariants)
     if refused or any(not i.holds for i in invariants):
         raise typer.Exit(1)

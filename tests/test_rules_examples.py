@@ -54,7 +54,14 @@ EXPECTED: list[tuple[str, str, str, str | None, str]] = [
     ("CL030", "accepted", "1400.00", "post_ic_high_care", "funded as"),
     ("CL031", "rejected", "0.00", "ic_licht", "not combinable with `ic_zwaar`"),
     ("CL032", "rejected", "0.00", "ic_zwaar", "not combinable with `ic_licht`"),
-    ("CL033", "rejected", "0.00", None, "no payment title for code `190005`"),
+    (
+        "CL033",
+        "rejected",
+        "0.00",
+        None,
+        "no payment title for code `190005` on 2025-09-04: the code is an NZa zorgactiviteit "
+        "valid on that date, but no payment title of these rules covers it",
+    ),
     # input errors
     ("CL034", "error", "0.00", None, "`12,50` is not an amount"),
     ("CL035", "error", "0.00", None, "`2026-02-30` is not a date"),

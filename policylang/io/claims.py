@@ -410,11 +410,55 @@ def detect_format(path: Path) -> str:
     return "csv"
 
 
+ACCEPTED_KINDS = "CSV, JSON Lines, Parquet or Vektis EI ZH308"
+_SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
+
+
+def unsupported_kind(path: Path) -> str | None:
+    """What the file is when it is no claims file of a supported kind (a Vektis EI message of
+    another standard, a spreadsheet, binary data), else None. Read from its first bytes."""
+    with path.open("rb") as handle:
+        head = handle.read(8192)
+    if head[:2] == b"01" and head[2:5].isdigit():
+        from policylang.io.ei.layout import layout_for_code
+
+        layout = layout_for_code(head[2:5].decode("ascii"))
+        if layout is not None and layout.standard != "ZH308":
+            return f"a Vektis EI {layout.standard} file (EI code {layout.ei_code})"
+    if head[:4] == b"PK\x03\x04" or head[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        suffix = path.suffix.lower()
+        if suffix in _SPREADSHEET_SUFFIXES or head[:1] == b"\xd0":
+            return f"a spreadsheet (`{suffix or 'no extension'}`)"
+        return "a ZIP archive"
+    if head[:4] == b"PAR1" or path.suffix.lower() in (".parquet", ".pq"):
+        return None
+    if path.suffix.lower() in _SPREADSHEET_SUFFIXES:
+        return f"a spreadsheet (`{path.suffix.lower()}`)"
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return "UTF-16 text (save it as UTF-8 CSV)"
+    # a stray NUL byte costs its record only (totality); a file full of them is not text
+    if head.count(b"\x00") * 20 > len(head):
+        return "binary data"
+    return None
+
+
+def check_kind(path: Path) -> None:
+    """InputError (exit 2) in one line when `path` is no claims file policylang reads."""
+    found = unsupported_kind(path)
+    if found is not None:
+        raise InputError.single(
+            "E0811",
+            f"claims file `{path}` is {found}, not a claims file: policylang reads "
+            f"{ACCEPTED_KINDS}",
+        )
+
+
 def read_claims(path: str | Path) -> Iterator[RawClaim]:
     """Raw claims from a file, the format chosen by extension and content."""
     path = Path(path)
     if not path.is_file():
         raise InputError.single("E0804", f"claims file `{path}` does not exist")
+    check_kind(path)
     kind = detect_format(path)
     if kind == "parquet":
         return read_parquet(path)

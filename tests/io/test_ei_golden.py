@@ -41,7 +41,20 @@ def test_fixtures_are_up_to_date() -> None:
 def test_valid_file_gives_the_claims_it_was_written_from() -> None:
     claims = read_zh308_claims(FIXTURES / "valid.zh308")
     got = list(claims)
-    assert [c.fields for c in got] == MAKE.CLAIMS
+    # a DBC is matched by its zorgproductcode, its declaratiecode kept beside it; D/C is `credit`
+    assert [c.fields for c in got] == [
+        {
+            **claim,
+            "code": claim["zorgproduct"] or claim["code"],
+            "declaratiecode": claim["code"],
+            "zorgactiviteit": None,
+            "credit": "true" if claim["amount"].startswith("-") else "false",  # type: ignore[union-attr]
+            "corrects": None,
+            "herdeclaratie": None,
+        }
+        for claim in MAKE.CLAIMS
+    ]
+    assert (got[0].fields["code"], got[0].fields["declaratiecode"]) == ("010501001", "15A123")
     assert [c.row for c in got] == [3, 5, 8]
     assert [c.problems for c in got] == [(), (), ()]
     assert claims.problems == []

@@ -34,6 +34,11 @@ def claims(draw: st.DrawFn) -> list[dict[str, str | None]]:
             if draw(st.booleans()) and i == 0
             else f"{'-' if cents < 0 else ''}{abs(cents) // 100}.{abs(cents) % 100:02d}"
         )
+        declaratiecode = draw(st.text("0123456789ABCDE", min_size=1, max_size=6))
+        # an all-zero zorgproductcode means "not filled"; a DBC is matched by its zorgproduct
+        zorgproduct = draw(st.none() | st.text(DIGITS, min_size=9, max_size=9).filter(
+            lambda s: s.strip("0")
+        ))  # fmt: skip
         out.append(
             {
                 "claim_id": f"{i}-{draw(ALNUM.map(lambda s: s[:15]))}",
@@ -43,12 +48,17 @@ def claims(draw: st.DrawFn) -> list[dict[str, str | None]]:
                 ),
                 "insurer": draw(st.sampled_from(["3311", "0101", "7029"])),
                 "patient": draw(st.sampled_from(["012345672", "111222333", "000000019"])),
-                "code": draw(st.text("0123456789ABCDE", min_size=1, max_size=6)),
-                "zorgproduct": draw(st.none() | st.text(DIGITS, min_size=9, max_size=9)),
+                "code": zorgproduct or declaratiecode,
+                "declaratiecode": declaratiecode,
+                "zorgproduct": zorgproduct,
+                "zorgactiviteit": None,
                 "start_date": start.isoformat(),
                 "end_date": end.isoformat(),
                 "quantity": str(draw(st.integers(1, 9999))),
                 "amount": amount,
+                "credit": "true" if amount and amount.startswith("-") else "false",
+                "corrects": draw(st.none() | ALNUM.map(lambda s: s[:20])),
+                "herdeclaratie": draw(st.sampled_from([None, "01", "02"])),
                 "zorgtraject": draw(st.none() | ALNUM.map(lambda s: s[:15])),
                 "subtraject": draw(st.none() | ALNUM.map(lambda s: s[:15])),
             }

@@ -46,6 +46,9 @@ AMOUNTS = st.one_of(
     st.sampled_from(["60.00", "75.00", "95.00", "120.00", "2100.00", "3600.00", "600.00", "0.00"]),
     st.decimals(min_value=0, max_value=5000, places=2).map(lambda d: f"{d:f}"),
     st.sampled_from(["12,50", "12.505", "abc", "", "-5.00"]),
+    # credit lines: the negative of a tariff or of an earlier claim's amount
+    st.sampled_from(["-60.00", "-75.00", "-120.00", "-2100.00"]),
+    st.decimals(min_value=-5000, max_value="-0.01", places=2).map(lambda d: f"{d:f}"),
 )
 
 CLAIM = {
@@ -64,6 +67,10 @@ CLAIM = {
     "ic_contract": st.sampled_from(["", "true", "false"]),
     "dialysis_by_nephrologist": st.sampled_from(["", "false", "true"]),
     "mdo_institutions": st.sampled_from(["", "1", "2", "3", "two"]),
+    # credits and re-claims of other claims of the set (c00..c39), of one outside it (x1), of
+    # themselves by chance; `credit` also broken
+    "credit": st.sampled_from(["", "", "false", "true", "true", "ja", "misschien"]),
+    "corrects": st.one_of(st.just(""), st.sampled_from([f"c{i:02d}" for i in range(40)] + ["x1"])),
 }
 claim = st.fixed_dictionaries(CLAIM)
 FIELDS = list(CLAIM)  # the CSV header
@@ -84,3 +91,22 @@ def test_batch_matches_interpreter_on_generated_claims(rows: list[dict[str, str]
     for want, got in zip(interpreted, batch, strict=True):
         assert got.to_json() == want.to_json()
     assert [r.to_json() for r in batch_invariants] == [r.to_json() for r in interpreted_invariants]
+    _assert_credits_net_not_negative(rows, interpreted)
+
+
+def _assert_credits_net_not_negative(rows: list[dict[str, str]], decisions: list) -> None:
+    """The invariants of credit lines (evaluate/credits.py): a credit never pays out, and the
+    net payable of a claim and the credits that take it back is never below zero."""
+    first: dict[str, int] = {}
+    for index, row in enumerate(rows):
+        first.setdefault(row["claim_id"].strip(), index)
+    net = {index: decisions[index].payable for index in first.values()}
+    for index, row in enumerate(rows):
+        if decisions[index].payable < 0:
+            original = first.get(row["corrects"].strip())
+            assert row["credit"].strip().lower() in ("true", "ja")
+            if original is not None and original != index:
+                net[original] += decisions[index].payable
+        if row["credit"].strip().lower() in ("true", "ja"):
+            assert decisions[index].payable <= 0
+    assert all(total >= 0 for i, total in net.items() if decisions[i].payable >= 0)

@@ -23,6 +23,12 @@ from policylang import ir
 from policylang.evaluate.batch.sqltext import Msg, quote, reason
 
 PAID = "('accepted', 'adjusted')"
+# a change that only takes the payable to zero: no new payable, title or funding (credits.py
+# sets them; the engines lay NULLs as "zero, the title as `untitled` says")
+NO_MONEY = (
+    "CAST(NULL AS DECIMAL(18,2)) AS payable, CAST(NULL AS VARCHAR) AS new_title, "
+    "CAST(NULL AS VARCHAR) AS new_funding"
+)
 
 
 def _scope(cross: ir.CrossClaim) -> str:
@@ -43,7 +49,7 @@ def duplicates() -> str:
     )
     return (
         f"SELECT d._row, 'error' AS status, {reason('claim_id', message, None)} AS reasons, "
-        "TRUE AS untitled FROM d JOIN (SELECT _dup, min(_row) AS first_row FROM d "
+        f"TRUE AS untitled, {NO_MONEY} FROM d JOIN (SELECT _dup, min(_row) AS first_row FROM d "
         "WHERE _dup IS NOT NULL GROUP BY _dup HAVING count(*) > 1) AS f "
         "ON d._dup = f._dup WHERE d._row <> f.first_row"
     )
@@ -80,11 +86,12 @@ def exclusions(program: ir.Program) -> str | None:
         "row_number() OVER (PARTITION BY a._row ORDER BY x.xi, b._cid, b._row) AS rank "
         f"FROM d AS a JOIN (VALUES {_values(rows)}) AS x(xt, xi, xo, xd) ON a.title = x.xt "
         "JOIN d AS b ON b.patient = a.patient AND b.title = x.xo AND b._row <> a._row "
-        f"WHERE a.status IN {PAID} AND b.status IN {PAID} AND {_gap('a', 'b')} <= x.xd"
+        f"WHERE a.status IN {PAID} AND b.status IN {PAID} AND {_gap('a', 'b')} <= x.xd "
+        "AND NOT a._credit AND NOT b._credit"  # credits take part in phase 3 only
     )
     return (
         f"SELECT h.r AS _row, 'rejected' AS status, (CASE h.xi {' '.join(reasons)} END) "
-        f"AS reasons, FALSE AS untitled FROM ({hits}) AS h WHERE h.rank = 1"
+        f"AS reasons, FALSE AS untitled, {NO_MONEY} FROM ({hits}) AS h WHERE h.rank = 1"
     )
 
 
@@ -110,16 +117,16 @@ def requirements(program: ir.Program) -> str | None:
     found = (
         f"SELECT 1 FROM (VALUES {_values(others)}) AS o(oi, ot) JOIN d AS b ON b.title = o.ot "
         f"WHERE o.oi = q.ri AND b.patient = a.patient AND b._row <> a._row "
-        f"AND b.status IN {PAID} AND {_gap('a', 'b')} <= q.rd"
+        f"AND b.status IN {PAID} AND {_gap('a', 'b')} <= q.rd AND NOT b._credit"
     )
     failing = (
         f"SELECT a._row AS r, min(q.ri) AS fi FROM d AS a JOIN (VALUES {_values(reqs)}) "
-        f"AS q(rt, ri, rd) ON a.title = q.rt WHERE a.status IN {PAID} "
+        f"AS q(rt, ri, rd) ON a.title = q.rt WHERE a.status IN {PAID} AND NOT a._credit "
         f"AND NOT EXISTS ({found}) GROUP BY a._row"
     )
     return (
         f"SELECT f.r AS _row, 'rejected' AS status, (CASE f.fi {' '.join(reasons)} END) "
-        f"AS reasons, FALSE AS untitled FROM ({failing}) AS f"
+        f"AS reasons, FALSE AS untitled, {NO_MONEY} FROM ({failing}) AS f"
     )
 
 
@@ -145,3 +152,7 @@ def run_phase2(
     required = requirements(program)
     while required and apply(required):
         pass
+    from policylang.evaluate.batch.credits import credits, reclaims
+
+    apply(reclaims(program))
+    apply(credits(program))

@@ -150,9 +150,17 @@ class BatchEngine:
 
     # ------------------------------------------------------------ inputs
     def _register_tables(self) -> None:
-        if not self.tables:
-            return  # no pyarrow import (~0.1 s) for a policy without tables
         import pyarrow as pa
+
+        from policylang.data.nza.known import KNOWN_COLUMNS, known_rows
+
+        rows = known_rows()  # what "no payment title" says of a code (data/nza/known.py)
+        types = [pa.string(), pa.int64(), *[pa.date32()] * 4]
+        known = {
+            name: pa.array([row[i] for row in rows], type=type_)
+            for i, (name, type_) in enumerate(zip(KNOWN_COLUMNS, types, strict=True))
+        }
+        self.con.register("nza_known", pa.table(known))
 
         for name, rows in self.tables.items():
             spec = self.program.tables[name]
@@ -182,6 +190,9 @@ class BatchEngine:
                 from policylang.errors import InputError
 
                 raise InputError.single("E0804", f"claims file `{path}` does not exist")
+            from policylang.io.claims import check_kind
+
+            check_kind(path)
             kind = detect_format(path)
             if kind == "parquet":
                 return self._parquet(path, fields)
@@ -346,16 +357,19 @@ class BatchEngine:
         # UPDATE of `d0` pinned more than the memory limit on 10M claims)
         self.con.execute(
             "CREATE OR REPLACE TEMP TABLE o (_row BIGINT, status VARCHAR, reasons VARCHAR, "
-            "untitled BOOLEAN)"
+            "untitled BOOLEAN, payable DECIMAL(18,2), new_title VARCHAR, new_funding VARCHAR)"
         )
         self.con.execute(
             "CREATE OR REPLACE TEMP VIEW d AS SELECT d0._row, _cid, _dup, patient, sd, ed, "
             "(CASE WHEN o._row IS NULL THEN d0.status ELSE o.status END) AS status, "
-            "(CASE WHEN o._row IS NULL THEN d0.payable ELSE CAST(0 AS DECIMAL(18,2)) END) "
-            "AS payable, claimed, "
-            "(CASE WHEN o._row IS NULL OR NOT o.untitled THEN d0.title END) AS title, "
-            "(CASE WHEN o._row IS NULL OR NOT o.untitled THEN d0.funding END) AS funding, "
-            "(CASE WHEN o._row IS NULL THEN d0.reasons ELSE o.reasons END) AS reasons, _split"
+            "(CASE WHEN o._row IS NULL THEN d0.payable ELSE coalesce(o.payable, "
+            "CAST(0 AS DECIMAL(18,2))) END) AS payable, claimed, "
+            "(CASE WHEN o._row IS NULL THEN d0.title WHEN o.new_title IS NOT NULL THEN "
+            "o.new_title WHEN NOT o.untitled THEN d0.title END) AS title, "
+            "(CASE WHEN o._row IS NULL THEN d0.funding WHEN o.new_funding IS NOT NULL THEN "
+            "o.new_funding WHEN NOT o.untitled THEN d0.funding END) AS funding, "
+            "(CASE WHEN o._row IS NULL THEN d0.reasons ELSE o.reasons END) AS reasons, _split, "
+            "_clean, _credit, _corrects, _prov, _code"
             + "".join(f', d0."{name}"' for name in keep)
             + " FROM d0 LEFT JOIN o ON d0._row = o._row"
         )
@@ -392,13 +406,17 @@ class BatchEngine:
             raise
 
     def _apply(self, changes: str) -> int:
-        """Lay the changes (`_row`, status, reasons, untitled) over `d`; their number."""
+        """Lay the changes (`_row`, status, reasons, untitled, payable, new_title,
+        new_funding) over `d`; their number."""
         self._execute(f"CREATE OR REPLACE TEMP TABLE changes AS {changes}")
         count = self.con.execute("SELECT count(*) FROM changes").fetchone()[0]  # type: ignore[index]
         if count:
             # a claim changes at most once: each step after the duplicates changes paid claims
             # only, and a changed claim is no longer paid
-            self._execute("INSERT INTO o SELECT _row, status, reasons, untitled FROM changes")
+            self._execute(
+                "INSERT INTO o SELECT _row, status, reasons, untitled, payable, new_title, "
+                "new_funding FROM changes"
+            )
         return int(count)
 
     # ------------------------------------------------------------ results

@@ -53,6 +53,16 @@ def col(name: str) -> str:
     return f'"f_{name}"'
 
 
+def decided_col(name: str, net: bool = False) -> str:
+    """A claim field as the decided claims show it: a credit's amount as claimed (phase 1
+    decides it turned) and, in aggregates (`net`), its quantity negative, as decided.py."""
+    if name == "amount":
+        return '"f_amount0"'
+    if name == "quantity" and net:
+        return '(CASE WHEN "f_credit" THEN 0 - "f_quantity" ELSE "f_quantity" END)'
+    return col(name)
+
+
 def key_text(sql: str, type_: str) -> str:
     if type_ == "date":
         return date_text(sql)

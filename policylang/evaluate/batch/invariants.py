@@ -29,7 +29,7 @@ import attrs
 
 from policylang import ir
 from policylang.evaluate.batch.errors import UnsupportedInBatch
-from policylang.evaluate.batch.expr import ExprCompiler, S, col, truthy
+from policylang.evaluate.batch.expr import ExprCompiler, S, decided_col, truthy
 from policylang.evaluate.batch.settle import (
     RULE,
     SqlFilter,
@@ -146,7 +146,7 @@ def plan(program: ir.Program, tables: Sequence[str] = ()) -> Planned:
             left[spec.name] = f"the invariant `{spec.name}` ({'; '.join(error.constructs)})"
             continue
         compiled.append(Compiled(spec.name, kind, sql))
-    keep = {f"f_{name}": col(name) for name in sorted(fields)}
+    keep = {f"f_{name}": decided_col(name) for name in sorted(fields)}
     if fields:
         keep[BAD] = "(_problems <> '')"
     if any(c.sql is None for c in compiled):
@@ -199,7 +199,7 @@ def _double_funding(program: ir.Program, tables: dict[str, str], pair: ir.Double
         where_e, where_v = s.e or "NULL", truthy(s)
     paid = (
         f"SELECT _row, _cid, patient, sd, ed, title, {where_e} AS _e, {where_v} AS _w FROM d "
-        f"WHERE NOT {BAD} AND status IN {PAID_SQL} AND title IN ({wanted})"
+        f"WHERE NOT {BAD} AND status IN {PAID_SQL} AND title IN ({wanted}) AND NOT _credit"
     )
     failed = (
         "SELECT _cid AS a, NULL AS b, 'cannot be evaluated: ' || "

@@ -22,6 +22,13 @@ from collections import defaultdict
 import attrs
 
 from policylang import ir
+from policylang.data.nza.known import (
+    ACTIVITY_OTHER_DATE,
+    ACTIVITY_VALID,
+    KNOWN_COLUMNS,
+    KNOWN_TEXT,
+    ZORGPRODUCT,
+)
 from policylang.evaluate.batch.errors import UnsupportedInBatch
 from policylang.evaluate.batch.expr import (
     ExprCompiler,
@@ -36,6 +43,7 @@ from policylang.evaluate.batch.sqltext import (
     Msg,
     date_text,
     has_py_whitespace,
+    jconst,
     jdyn,
     literal,
     money_text,
@@ -234,6 +242,76 @@ def field_sql(spec: ir.FieldSpec, program: ir.Program, raw_type: str) -> TypedFi
     raise UnsupportedInBatch([f"a claim field of type {type_}"])  # pragma: no cover
 
 
+KNOWN_TABLE = "nza_known"  # registered by the engines from data/nza/known.py
+
+
+def known_text(day: str) -> str:
+    """The NZa part of "no payment title for code X on D", as known.no_title_message."""
+    spans = [
+        f'("nzak_from{i}" <= {day} AND {day} <= coalesce("nzak_to{i}", DATE \'9999-12-31\'))'
+        for i in (1, 2)
+    ]
+    text = {kind: quote(jconst(message)) for kind, message in KNOWN_TEXT.items()}
+    return (
+        f'(CASE WHEN "nzak_kind" = {ZORGPRODUCT} THEN {text[ZORGPRODUCT]} '
+        f'WHEN "nzak_kind" IS NOT NULL AND ({" OR ".join(spans)}) THEN {text[ACTIVITY_VALID]} '
+        f'WHEN "nzak_kind" IS NOT NULL THEN {text[ACTIVITY_OTHER_DATE]} ELSE {text[None]} END)'
+    )
+
+
+def sign_problems(problems: str) -> str:
+    """The row's problems with the sign of its amount checked, as credits.sign_problem."""
+    amount = '"f_amount0"'
+    text = ("safe", money_text(amount))
+    on_credit = reason(
+        "amount",
+        Msg(
+            "field `amount`: EUR ",
+            text,
+            " on a credit: a credit takes back an amount, written negative",
+        ),
+        None,
+    )
+    not_credit = reason(
+        "amount",
+        Msg(
+            "field `amount`: EUR ",
+            text,
+            " is negative but the claim is not a credit: a credit line says `credit` true and "
+            "names the claim it takes back in `corrects`",
+        ),
+        None,
+    )
+    return (
+        f"(CASE WHEN {problems} <> '' THEN {problems} "
+        f'WHEN "f_credit" AND {amount} > 0 THEN {on_credit} '
+        f"WHEN NOT \"f_credit\" AND {amount} < 0 THEN {not_credit} ELSE '' END)"
+    )
+
+
+def standalone_credit_reason() -> str:
+    """The reason of a credit decided on its own, as credits.standalone_reason."""
+    corrects = '"f_corrects"'
+    named = reason(
+        "credit",
+        Msg(
+            "credit of claim `",
+            ("dyn", corrects),
+            "`, which is not in this claim set: decided by the same rules with its sign kept",
+        ),
+        None,
+    )
+    unnamed = reason(
+        "credit",
+        "credit that names no claim in `corrects`: decided by the same rules with its sign kept",
+        None,
+    )
+    return (
+        f'(CASE WHEN NOT "f_credit" THEN NULL WHEN {corrects} IS NULL THEN {unnamed} '
+        f"ELSE {named} END)"
+    )
+
+
 def periods_text(spec: ir.TitleSpec) -> str:
     if not spec.validity:
         return "always"
@@ -358,7 +436,8 @@ class Planner:
         values, problems, tests, bad = [], [], [], []
         for f in fields:
             typed = field_sql(f, program, self.raw_types.get(f.name, "VARCHAR"))
-            name = "f_end_date0" if f.name == "end_date" else f"f_{f.name}"
+            # end_date gets its default and amount its sign (a credit is decided turned) in s3
+            name = f"f_{f.name}0" if f.name in ("end_date", "amount") else f"f_{f.name}"
             values.append(f'{typed.value} AS "{name}"')
             if typed.ok:
                 tests.append(f'{typed.ok} AS "k_{f.name}"')
@@ -385,12 +464,14 @@ class Planner:
             + ", ".join(values)
             + f", (CASE WHEN {cid} IS NULL OR {cid} = '' THEN 'row ' || CAST(_row AS VARCHAR) "
             f"ELSE {cid} END) AS _cid, (CASE WHEN {cid} = '' THEN NULL ELSE {cid} END) AS _dup, "
-            + f"{problems_sql} AS _problems FROM s1k"
+            + f"{problems_sql} AS _problems0 FROM s1k"
         )
         key, combos = self.combinations()
         s3 = (
             f'SELECT *, {key} AS _k, coalesce("f_end_date0", {col("start_date")}) AS '
-            f"{col('end_date')}, {jdyn(col('code'))} AS _jcode FROM s2"
+            f"{col('end_date')}, {jdyn(col('code'))} AS _jcode, "
+            f'(CASE WHEN "f_credit" THEN 0 - "f_amount0" ELSE "f_amount0" END) AS {col("amount")}, '
+            f"{sign_problems('_problems0')} AS _problems FROM s2"
         )
 
         # ---- eligibility per title
@@ -420,7 +501,18 @@ class Planner:
         # ---- dispatch
         # the code JSON-escaped once (`_jcode`), not in every message of every title group
         code_dyn = ("safe", "_jcode")
-        no_title = reason("payment_title", Msg("no payment title for code `", code_dyn, "`"), None)
+        no_title = reason(
+            "payment_title",
+            Msg(
+                "no payment title for code `",
+                code_dyn,
+                "` on ",
+                ("safe", date_text(day)),
+                ": ",
+                ("safe", known_text(day)),
+            ),
+            None,
+        )
         o_cases = [
             "WHEN _problems <> '' THEN 'P'",
             "WHEN _k NOT IN ({}) THEN 'N'".format(", ".join(map(str, combos)) or "-1"),
@@ -707,9 +799,10 @@ class Planner:
         # written instead of the table carrying (and the output sort moving) a copy per claim
         reasons = (
             f"CASE _f WHEN 'T' THEN (CASE WHEN _treason IS NULL AND {rule_reason} IS NULL "
+            'AND NOT "f_credit" '
             f"THEN NULL ELSE concat_ws(', ', {funded_reason(program, '_chosen')}, _treason, "
-            f"{rule_reason}) END) WHEN 'J' THEN {rule_reason} WHEN 'E' THEN coalesce(_fe, _r) "
-            "WHEN 'X' THEN _fe ELSE _r END"
+            f"{rule_reason}, {standalone_credit_reason()}) END) WHEN 'J' THEN {rule_reason} "
+            "WHEN 'E' THEN coalesce(_fe, _r) WHEN 'X' THEN _fe ELSE _r END"
         )
         funding = case_on(
             "_chosen", [f"WHEN {quote(n)} THEN {quote(titles[n].funding)}" for n in priced]
@@ -721,8 +814,12 @@ class Planner:
             f"{amount} THEN 'accepted' ELSE 'adjusted' END) WHEN 'P' THEN 'error' "
             "WHEN 'E' THEN 'error' WHEN 'C' THEN 'error' WHEN 'X' THEN 'error' "
             "ELSE 'rejected' END) AS status, "
-            "(CASE _f WHEN 'T' THEN _pay ELSE CAST(0 AS DECIMAL(18,2)) END) AS payable, "
-            f"{amount} AS claimed, "
+            "(CASE _f WHEN 'T' THEN (CASE WHEN \"f_credit\" THEN 0 - _pay ELSE _pay END) "
+            "ELSE CAST(0 AS DECIMAL(18,2)) END) AS payable, "
+            '"f_amount0" AS claimed, '
+            # what phase 3 (credits.py) reads: a clean row, its credit, what it corrects
+            "(_problems = '') AS _clean, coalesce(\"f_credit\", FALSE) AS _credit, "
+            f'"f_corrects" AS _corrects, {col("provider")} AS _prov, {col("code")} AS _code, '
             "(CASE WHEN _f IN ('T', 'J', 'X') THEN _chosen END) AS title, "
             f"(CASE WHEN _f IN ('T', 'J', 'X') THEN {funding} END) AS funding, "
             f"({reasons}) AS reasons, {self.split_test()} AS _split"
@@ -740,6 +837,9 @@ class Planner:
             )
             for name in [f.name for f in table.fields] + ["__found"]:
                 picked += f', {lookup.alias}."{name}" AS "{lookup.alias}__{name}"'
+        # what the NZa lists know of the code, for "no payment title" (data/nza/known.py)
+        joins += f' LEFT JOIN {KNOWN_TABLE} AS nzak ON nzak."code" = {col("code")}'
+        picked += "".join(f', nzak."{c}" AS "nzak_{c}"' for c in KNOWN_COLUMNS[1:])
         s3 = s3.replace("SELECT *,", "SELECT s2.*" + picked + ",", 1)
         stages = [
             ("src", source),

@@ -32,7 +32,7 @@ import attrs
 
 from policylang import ir
 from policylang.evaluate.batch.errors import UnsupportedInBatch
-from policylang.evaluate.batch.expr import col, in_codes
+from policylang.evaluate.batch.expr import col, decided_col, in_codes
 from policylang.evaluate.batch.sqltext import literal
 from policylang.evaluate.compile import (
     Compiler,
@@ -309,7 +309,9 @@ def claim_columns(
 ) -> dict[str, str]:
     """The columns (name -> SQL over the planner's stages) the pushed-down aggregates read: the
     typed claim fields as `c_<field>`, and the year of each claim that could be typed."""
-    keep = {f"c_{name}": col(name) for name in sorted(fields_read(program, shapes))}
+    keep = {
+        f"c_{name}": decided_col(name, net=True) for name in sorted(fields_read(program, shapes))
+    }
     start = col("start_date") if program.claim_field("start_date") is not None else "NULL"
     keep[YEAR] = f"(CASE WHEN _problems = '' THEN year({start}) END)"
     return keep

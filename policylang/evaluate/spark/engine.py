@@ -113,6 +113,22 @@ class SparkEngine:
     def _register_tables(self) -> None:
         from pyspark.sql import types as T
 
+        from policylang.data.nza.known import KNOWN_COLUMNS, known_rows
+
+        known_schema = T.StructType(
+            [
+                T.StructField(n, t, True)
+                for n, t in zip(
+                    KNOWN_COLUMNS,
+                    [T.StringType(), T.LongType(), *[T.DateType()] * 4],
+                    strict=True,
+                )
+            ]
+        )
+        self.spark.createDataFrame(list(known_rows()), known_schema).createOrReplaceTempView(
+            "nza_known"
+        )
+
         for name, rows in self.tables.items():
             spec = self.program.tables[name]
             schema = T.StructType(
@@ -149,6 +165,9 @@ class SparkEngine:
                 if not path.exists():
                     raise InputError.single("E0804", f"claims file `{path}` does not exist")
                 if fmt is None and path.is_file():
+                    from policylang.io.claims import check_kind
+
+                    check_kind(path)
                     fmt = detect_format(path)
                 if fmt == "csv" and path.is_file():
                     return self._csv(hadoop_literal(str(path.resolve())), fields, _header(path))
@@ -315,10 +334,12 @@ class SparkEngine:
         changes.createOrReplaceTempView("changes")
         override = {
             "status": "c.status",
-            "payable": "CAST(0 AS DECIMAL(18,2))",
+            "payable": "coalesce(c.payable, CAST(0 AS DECIMAL(18,2)))",
             "reasons": "c.reasons",
-            "title": "CASE WHEN c.untitled THEN NULL ELSE d.title END",
-            "funding": "CASE WHEN c.untitled THEN NULL ELSE d.funding END",
+            "title": "CASE WHEN c.new_title IS NOT NULL THEN c.new_title "
+            "WHEN c.untitled THEN NULL ELSE d.title END",
+            "funding": "CASE WHEN c.new_funding IS NOT NULL THEN c.new_funding "
+            "WHEN c.untitled THEN NULL ELSE d.funding END",
         }
         columns = ", ".join(
             f"(CASE WHEN c._row IS NULL THEN d.`{n}` ELSE {override[n]} END) AS `{n}`"

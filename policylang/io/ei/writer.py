@@ -164,7 +164,7 @@ def zh308_lines(
         dc = "C" if cents is not None and cents < 0 else "D"
         prestatie = {
             **patient,
-            "PRESTATIECODE/DBC DECLARATIECODE": claim["code"],
+            "PRESTATIECODE/DBC DECLARATIECODE": claim.get("declaratiecode") or claim["code"],
             "BEGINDATUM PRESTATIE": start,
             "PRESTATIEVOLGNUMMER": "01",
         }
@@ -178,6 +178,7 @@ def zh308_lines(
                 "AANDUIDING PRESTATIECODELIJST": "041",
                 "EINDDATUM PRESTATIE": end,
                 "ZORGPRODUCTCODE": claim.get("zorgproduct"),
+                "ZORGACTIVITEITCODE": claim.get("zorgactiviteit"),
                 "ZORGTRAJECTNUMMER": claim.get("zorgtraject"),
                 "SUBTRAJECTNUMMER": claim.get("subtraject"),
                 "CODE (ZELF)VERWIJZER": "01",
@@ -185,6 +186,12 @@ def zh308_lines(
                 "INSTELLINGSCODE": claim.get("provider") or "00000000",
                 "INDICATIE DEBET/CREDIT": dc,
                 "REFERENTIENUMMER DIT PRESTATIERECORD": claim["claim_id"],
+                "REFERENTIENUMMER VOORGAANDE GERELATEERDE PRESTATIERECORD": claim.get("corrects"),
+                **(
+                    {"CODE HERDECLARATIE": claim["herdeclaratie"]}
+                    if claim.get("herdeclaratie")
+                    else {}
+                ),
             },
         )
         if cents is None:

@@ -43,20 +43,40 @@ PRESTATIE_FIELDS: dict[str, str] = {
     "INSTELLINGSCODE": "provider",
     "UZOVI-NUMMER": "insurer",
     "BURGERSERVICENUMMER (BSN) VERZEKERDE": "patient",
-    "PRESTATIECODE/DBC DECLARATIECODE": "code",
+    "PRESTATIECODE/DBC DECLARATIECODE": "declaratiecode",
     "ZORGPRODUCTCODE": "zorgproduct",
+    "ZORGACTIVITEITCODE": "zorgactiviteit",
     "BEGINDATUM PRESTATIE": "start_date",
     "EINDDATUM PRESTATIE": "end_date",
     "AANTAL UITGEVOERDE PRESTATIES": "quantity",
     "ZORGTRAJECTNUMMER": "zorgtraject",
     "SUBTRAJECTNUMMER": "subtraject",
-    "INDICATIE DEBET/CREDIT": "amount",
+    "REFERENTIENUMMER VOORGAANDE GERELATEERDE PRESTATIERECORD": "corrects",
+    "CODE HERDECLARATIE": "herdeclaratie",
+    "INDICATIE DEBET/CREDIT": "credit",
 }
 HEADER_PROVIDER = "INSTELLINGSCODE"  # used when the prestatie's own INSTELLINGSCODE is empty
 CLAIM_FIELDS = (
-    "claim_id", "provider", "insurer", "patient", "code", "zorgproduct",
-    "start_date", "end_date", "quantity", "amount", "zorgtraject", "subtraject",
+    "claim_id", "provider", "insurer", "patient", "code", "declaratiecode", "zorgproduct",
+    "zorgactiviteit", "start_date", "end_date", "quantity", "amount", "credit", "corrects",
+    "herdeclaratie", "zorgtraject", "subtraject",
 )  # fmt: skip
+
+
+def _filled(text: str | None) -> str | None:
+    """A code field's text, or None when it is empty or all zeros (Vektis: not filled)."""
+    return text if text is not None and text.strip("0 ") else None
+
+
+def claim_code(fields: dict[str, str | None]) -> str | None:
+    """The code the rules match a prestatie on: a DBC by its zorgproductcode (0414, what the
+    NZa lists and the DBC title know), anything else by its declaratiecode (0410), or by its
+    zorgactiviteitcode (0448) when that is all it has."""
+    return (
+        _filled(fields["zorgproduct"])
+        or fields["declaratiecode"]
+        or _filled(fields["zorgactiviteit"])
+    )
 
 
 def pseudonym(bsn: str, key: bytes | None = None) -> str:
@@ -136,6 +156,9 @@ class ZH308Claims(Iterator[RawClaim]):
             raise damaged
         self.layout = detect_layout(line) or load_layout(ZH308)
         self.problems: list[EIProblem] = []
+        # the problems no claim carries (header, insured records, closing record, order): what
+        # `check` reports as the file's own problems
+        self.file_problems: list[EIProblem] = []
         rt = self.layout.record_types
         if PRESTATIE not in rt or TARIEF not in rt:
             raise ValueError(f"{self.path} is {self.layout.name}, not ZH308")
@@ -184,16 +207,21 @@ class ZH308Claims(Iterator[RawClaim]):
                 open_ = _Prestatie(record, problems)
             elif code == HEADER and record.number == 1:
                 header = (record, problems)
+                self.file_problems.extend(problems)
             elif code in (TARIEF, ZORGACTIVITEIT, COMMENT) or code not in self.layout.record_types:
                 # its children; a garbled line may be one of them, so its problems go to the claim
                 if open_ is not None:
                     open_.children.append((record, problems))
+                else:
+                    self.file_problems.extend(problems)
             else:  # a new insured record, the closing record, a second header: the claim is done
                 if open_ is not None:
                     yield self._claim(open_, header)
                 open_ = None
+                self.file_problems.extend(problems)
         finished = validator.finish()
         self.problems.extend(finished)
+        self.file_problems.extend(finished)
         if open_ is not None:
             # a file cut in transfer: its last claim may have lost tariff records
             open_.problems.extend(problem for problem in finished if problem.record_type is None)
@@ -216,8 +244,13 @@ class ZH308Claims(Iterator[RawClaim]):
         problems: list[RowProblem] = []
         if values:
             for name, claim_field in PRESTATIE_FIELDS.items():
-                if claim_field != "amount":
-                    fields[claim_field] = cell_text(values[self._p04[name]])
+                fields[claim_field] = cell_text(values[self._p04[name]])
+            fields["code"] = claim_code(fields)
+            # D/C as written; the amount's problems say when it disagrees with the tariffs
+            fields["credit"] = {"C": "true", "D": "false"}.get(fields["credit"] or "")
+            fields["herdeclaratie"] = _filled(fields["herdeclaratie"])
+            for name in ("zorgproduct", "zorgactiviteit"):
+                fields[name] = _filled(fields[name])
         if fields["provider"] is not None and not fields["provider"].strip("0"):
             fields["provider"] = None  # 00000000: not filled
         if fields["provider"] is None and header is not None:
@@ -231,6 +264,10 @@ class ZH308Claims(Iterator[RawClaim]):
             fields["patient"] = pseudonym(fields["patient"], self.key)
         for problem in p.problems:
             name = PRESTATIE_FIELDS.get(problem.field or "", "record")
+            if name == "declaratiecode":
+                name = "code"
+            elif name == "credit":
+                name = "amount"  # as before: the D/C of the prestatie goes with the amount
             problems.append(RowProblem(name, str(problem)))
         fields["amount"], amount_problems = self._amount(p)
         problems.extend(amount_problems)
