@@ -341,6 +341,8 @@ async def test_completion_of_fields_members_names_and_keywords(
         "end_date",
         "quantity",
         "amount",
+        "credit",
+        "corrects",
         "setting",
     ]
     assert await labels(client, main, 4, 34) == ["seh", "kliniek"]

@@ -107,6 +107,8 @@ def _diagnostic(error: UnexpectedInput, source: SourceFile) -> Diagnostic:
             help_text = "numbers use `.` as the decimal separator: EUR 12.50"
         elif char == '"':
             help_text = "a text must end on the line where it starts: close the quote"
+        elif char == "€":
+            help_text = "amounts are written with `EUR`: EUR 12.50"
         elif char.isdigit() or char.isnumeric():
             help_text = "numbers are written with the digits 0-9"
         return Diagnostic(
@@ -134,14 +136,60 @@ def _diagnostic(error: UnexpectedInput, source: SourceFile) -> Diagnostic:
     end = token.end_pos or start + len(str(token))
     text = source.text
     help_text = f"expected {_describe_expected(set(error.expected))}"
-    if (
+    dutch = _dutch_number(text, start)
+    if dutch is not None:
+        written, meant = dutch
+        grouping = ", `_` to group thousands" if "." in written else ""
+        help_text = (
+            f"`{written}` is Dutch notation: write `{meant}` (`.` before the decimals{grouping})"
+        )
+    elif (
         str(token) == ","
         and 0 < start < len(text) - 1
         and text[start - 1].isdigit()
         and text[start + 1].isdigit()
     ):
         help_text = "numbers use `.` as the decimal separator: EUR 12.50"
+    elif token.type == "NAME" or str(token).isidentifier():
+        keyword = _close_keyword(str(token), set(error.expected))
+        if keyword is not None:
+            help_text = f"did you mean `{keyword}`? ({help_text})"
     return Diagnostic("E0102", f"unexpected `{token}`", Span(source, start, end), help_text)
+
+
+_DUTCH_NUMBER = re.compile(r"[0-9]{1,3}(\.[0-9]{3})+(,[0-9]+)?|[0-9]+,[0-9]{1,2}")
+
+
+def _dutch_number(text: str, at: int) -> tuple[str, str] | None:
+    """The number around offset `at` when it is written the Dutch way (`4.100.000,00`), with
+    the way policylang writes it (`4_100_000.00`); None otherwise."""
+    first, last = at, at
+    while first > 0 and (
+        text[first - 1].isascii() and (text[first - 1].isdigit() or text[first - 1] in ".,")
+    ):
+        first -= 1
+    while (
+        last < len(text) and text[last].isascii() and (text[last].isdigit() or text[last] in ".,")
+    ):
+        last += 1
+    written = text[first:last].strip(".,")
+    if not _DUTCH_NUMBER.fullmatch(written):
+        return None
+    return written, written.replace(".", "_").replace(",", ".")
+
+
+def _close_keyword(word: str, expected: set[str]) -> str | None:
+    """The expected keyword a misspelt word is closest to (`tarif` -> `tariff`), if any."""
+    import difflib
+
+    keywords = []
+    terminals = {t.name: t.pattern for t in _parser().terminals}
+    for terminal in expected:
+        pattern = terminals.get(terminal)
+        if pattern is not None and pattern.type == "str" and pattern.value.isidentifier():
+            keywords.append(pattern.value)
+    found = difflib.get_close_matches(word, sorted(keywords), n=1, cutoff=0.75)
+    return found[0] if found else None
 
 
 def _comments(source: SourceFile) -> list[nodes.Comment]:
