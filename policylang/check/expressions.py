@@ -7,6 +7,7 @@ which is compatible with everything, so one mistake is reported once.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import assert_never
@@ -540,6 +541,12 @@ class ExpressionChecker:
                 help_text = None
                 if left.type.startswith("enum:") and right.type in ir.TEXTUAL:
                     help_text = f"write the member as `{left.type[5:]}.NAME`"
+                elif {left.type, right.type} <= {"code", "text", "integer", "decimal"} and (
+                    left.type in ir.TEXTUAL
+                ) != (right.type in ir.TEXTUAL):
+                    number = (node.left if left.type not in ir.TEXTUAL else node.right).span.text
+                    if re.fullmatch(r"[0-9]+", number):  # a code written as a number literal
+                        help_text = f'codes are texts: write "{number}"'
                 self.error(
                     "E0305",
                     f"cannot compare {describe(left.type)} with {describe(right.type)}",
