@@ -155,6 +155,29 @@ def _policy(rules: list[Path], tables: list[str] | None = None) -> Policy:
     return policy
 
 
+def _stdin_claims(claims: Path) -> Path:
+    """`--claims -`: standard input, spooled to a private file (a 0700 directory removed at
+    exit, as the batch engine's spill; docs/security.md), so every reader and engine can open it
+    and detect its format from the content. Any other path is returned as it is."""
+    if str(claims) != "-":
+        return claims
+    import atexit
+    import shutil
+    import tempfile
+
+    directory = tempfile.mkdtemp(prefix="policylang-stdin-")
+    atexit.register(shutil.rmtree, directory, True)
+    spooled = Path(directory) / "claims"
+    with spooled.open("wb") as handle:
+        shutil.copyfileobj(sys.stdin.buffer, handle)
+    return spooled
+
+
+def _stdout_if_dash(output: Path | None) -> Path | None:
+    """`--output -` is standard output, as no --output is."""
+    return None if output is not None and str(output) == "-" else output
+
+
 def _decisions_table(decisions: list[Decision], limit: int) -> Table:
     table = Table(show_lines=False, header_style="bold")
     for column, justify in (
@@ -301,7 +324,9 @@ def check(
         ),
     ] = None,
 ) -> None:
-    """Evaluate every claim: one decision per claim, with reasons and citations."""
+    """Evaluate every claim: one decision per claim, with reasons and citations. `--claims -`
+    reads standard input, `--output -` writes standard output."""
+    claims, output = _stdin_claims(claims), _stdout_if_dash(output)
     if format not in ("table", "json", "jsonl", "csv"):
         err.print(f"error: unknown --format `{shown(format)}`; use table, json, jsonl or csv")
         raise typer.Exit(2)
@@ -419,7 +444,9 @@ def settle(
         typer.Option("--item", help="Output only the lines of this item (repeatable)."),
     ] = None,
 ) -> None:
-    """Settle a claim set: money lines per party, and the checks the rule files declare."""
+    """Settle a claim set: money lines per party, and the checks the rule files declare.
+    `--claims -` reads standard input, `--output -` writes standard output."""
+    claims, output = _stdin_claims(claims), _stdout_if_dash(output)
     if format not in ("table", "json", "csv"):
         err.print(f"error: unknown --format `{shown(format)}`; use table, json or csv")
         raise typer.Exit(2)
@@ -506,7 +533,7 @@ def explain(
     """Show how one claim's decision came about, step by step, with citations."""
     policy = _policy(rules, table)
     try:
-        explanation = policy.explain(claims, claim)
+        explanation = policy.explain(_stdin_claims(claims), claim)
     except PolicyError as error:
         _fail(error)
     decision = explanation.decision

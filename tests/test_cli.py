@@ -270,3 +270,34 @@ def test_version_prints_the_package_version() -> None:
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0
     assert result.stdout == f"policylang {policylang.__version__}\n"
+
+
+def test_claims_from_stdin_and_decisions_to_stdout() -> None:
+    by_file = runner.invoke(
+        app, ["check", "rules/", "--claims", "examples/claims.csv", "--format", "jsonl"]
+    )
+    data = Path("examples/claims.csv").read_bytes()
+    piped = runner.invoke(
+        app,
+        ["check", "rules/", "--claims", "-", "--format", "jsonl", "--output", "-"],
+        input=data,
+    )
+    assert piped.exit_code == by_file.exit_code == 1
+    assert piped.stdout == by_file.stdout
+    assert len(piped.stdout.splitlines()) == 38  # one decision per claim row
+    assert not Path("-").exists()  # `--output -` is standard output, not a file named `-`
+
+
+def test_a_vektis_file_from_stdin_is_read_as_vektis() -> None:
+    path = "examples/vektis/declaratie_2026.zh308"
+    by_file = runner.invoke(app, ["check", "rules/", "--claims", path, "--format", "jsonl"])
+    piped = runner.invoke(
+        app,
+        ["check", "rules/", "--claims", "-", "--format", "jsonl"],
+        input=Path(path).read_bytes(),
+    )
+    assert piped.stdout == by_file.stdout
+    assert [json.loads(line)["claim_id"] for line in piped.stdout.splitlines()][:2] == [
+        "A-DBC",
+        "A-IC1",
+    ]
