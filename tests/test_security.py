@@ -649,3 +649,23 @@ def test_spark_writes_the_decisions_to_exactly_the_named_file(lookalikes: Path) 
     assert [json.loads(line)["claim_id"] for line in lines] == [f"exact-{i}" for i in range(5)]
     assert [p.name for p in directory.iterdir()] == ["decisions.jsonl"]
     assert sorted(p.name for p in lookalikes.iterdir() if p.is_dir()) == ["out put?[1]%20"]
+
+
+def test_claims_read_from_stdin_leave_nothing_behind(tmp_path: Path) -> None:
+    # `--claims -` spools standard input to a private directory (docs/security.md): the decisions
+    # come out, and the process leaves no copy of the claims in the temporary directory
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    env = {**os.environ, "TMPDIR": str(tmp_path), "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-m", "policylang", "check", "rules/", "--claims", "-", "--format", "jsonl"],
+        input=(ROOT / "examples/claims.csv").read_bytes(),
+        capture_output=True, cwd=ROOT, env=env, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert len(done.stdout.splitlines()) == 38
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith("policylang-stdin-")] == []
