@@ -1,7 +1,7 @@
 """Benchmark: start-up of a whole `policylang check` process, with and without the parser cache.
 
     PYTHONPATH=. python benchmarks/bench_startup.py --rounds 11
-    PYTHONPATH=. python benchmarks/bench_startup.py --rounds 11 --before /tmp/old-checkout
+    PYTHONPATH=. python benchmarks/bench_startup.py --rounds 11 --before ../policylang-old   # a checkout of an older commit
 
 Runs `policylang check rules/ --claims ONE_CLAIM.csv` (the first claim of
 examples/claims.csv) as a new process, the variants taking turns in every round:
