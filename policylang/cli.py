@@ -615,8 +615,6 @@ def lint(
 ) -> None:
     """Report what may not be what the author meant: uncited titles, overlaps, unused values,
     and (with --sources) citations to lines that are not there or blank."""
-    from policylang.lint import lint as run_lint
-
     if format not in ("text", "json"):
         err.print(f"error: unknown --format `{shown(format)}`; use text or json")
         raise typer.Exit(2)
@@ -629,15 +627,7 @@ def lint(
         raise typer.Exit(2)
     if format == "json":
         _lint_json(rules, sources or [])
-    policy = _policy(rules)
-    findings = [*policy.warnings, *run_lint(policy.program)]
-    if sources:
-        from policylang.citations import show_sources
-
-        if show:
-            for text in show_sources(load_files(rules), sources):
-                out.print(Text(text))
-        findings += _source_findings(rules, sources)
+    findings = _lint_findings(_policy(rules), rules, sources or [], show)
     _print_diagnostics(findings)
     err.print(f"{len(findings)} finding{'s' if len(findings) != 1 else ''}")
     if findings:
@@ -1157,26 +1147,34 @@ def diagnostic_json(diagnostic: Diagnostic) -> dict[str, Any]:
     return found
 
 
-def _source_findings(rules: list[Path], sources: list[Path]) -> list[Diagnostic]:
-    """Citations to lines that are missing or blank in the documents under `sources`."""
-    from policylang.citations import check_sources
+def _lint_findings(
+    policy: Policy, rules: list[Path], sources: list[Path], show: bool = False
+) -> list[Diagnostic]:
+    """Everything lint reports: the checker's warnings, lint's own findings and, with `sources`,
+    the citations to missing or blank lines (with `show`, each citation's text printed first)."""
+    from policylang.lint import lint as run_lint
 
-    return check_sources(load_files(rules), sources)
+    findings = [*policy.warnings, *run_lint(policy.program)]
+    if sources:
+        from policylang.citations import check_sources, show_sources
+
+        files = load_files(rules)  # a Policy keeps no syntax trees, and citations live in them
+        if show:
+            for text in show_sources(files, sources):
+                out.print(Text(text))
+        findings += check_sources(files, sources)
+    return findings
 
 
 def _lint_json(rules: list[Path], sources: list[Path]) -> NoReturn:
     """Findings, or the errors that stopped the policy loading, as one JSON list on stdout."""
-    from policylang.lint import lint as run_lint
-
     try:
         policy = load(*rules)
     except PolicyError as error:
         sys.stdout.write(json.dumps([diagnostic_json(d) for d in error.diagnostics], indent=2))
         sys.stdout.write("\n")
         raise typer.Exit(2) from error
-    findings = [*policy.warnings, *run_lint(policy.program)]
-    if sources:
-        findings += _source_findings(rules, sources)
+    findings = _lint_findings(policy, rules, sources)
     sys.stdout.write(json.dumps([diagnostic_json(d) for d in findings], indent=2) + "\n")
     raise typer.Exit(1 if findings else 0)
 

@@ -12,6 +12,15 @@ from functools import cached_property
 import attrs
 
 
+def line_starts(text: str) -> list[int]:
+    """The offset at which each line of `text` starts (lines end at `\\n`)."""
+    starts = [0]
+    for index, char in enumerate(text):
+        if char == "\n":
+            starts.append(index + 1)
+    return starts
+
+
 @attrs.frozen
 class SourceFile:
     """One rule file's text, with the name it is shown under in diagnostics."""
@@ -21,11 +30,7 @@ class SourceFile:
 
     @cached_property
     def _line_starts(self) -> list[int]:
-        starts = [0]
-        for index, char in enumerate(self.text):
-            if char == "\n":
-                starts.append(index + 1)
-        return starts
+        return line_starts(self.text)
 
     def line_col(self, offset: int) -> tuple[int, int]:
         """1-based line and column of a character offset."""

@@ -10,7 +10,7 @@ than MAX_NESTING is E0107 at the first definition of the chain that goes past th
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterable, Iterator
 
 import attrs
 
@@ -106,24 +106,15 @@ def definition_depth_problems(files: list[LoadedFile]) -> list[Diagnostic]:
         if isinstance(item, nodes.DefineDecl):
             defines.setdefault(item.name, item)
     depths = _Depths({name: item.value for name, item in defines.items()})
-    found = [
-        _error(f"`{name}`", depths.of(name), item.span)
-        for name, item in defines.items()
-        if depths.too_deep_first(name)
-    ]
+    found = _too_deep_names({name: item.span for name, item in defines.items()}, depths)
     if found:
         return found
     for item in items:
         if isinstance(item, nodes.SettlementDecl):
             found += _settlement_problems(item, defines, depths)
-            continue
-        if isinstance(item, nodes.DefineDecl):
-            continue
-        for expr in _expressions(item):
-            own, used = _own_depth_and_names(expr)
-            depth = own + max((depths.of(n) for n in used if n in defines), default=0)
-            if depth > MAX_NESTING:
-                found.append(_error("this expression", depth, expr.span))
+        elif not isinstance(item, nodes.DefineDecl):
+            uses = (("this expression", expr, expr.span) for expr in _expressions(item))
+            found += _too_deep_uses(uses, depths, defines)
     return found
 
 
@@ -137,17 +128,34 @@ def _settlement_problems(
     values.update({name: part.value for name, part in lets.items()})
     local = _Depths(values)
     local.known.update({n: d for n, d in depths.known.items() if n not in lets})
-    found = [
-        _error(f"`{name}`", local.of(name), part.span)
-        for name, part in lets.items()
-        if local.too_deep_first(name)
-    ]
+    found = _too_deep_names({name: part.span for name, part in lets.items()}, local)
     if found:
         return found
-    for part in item.items:
-        if isinstance(part, nodes.SettleLine):
-            own, used = _own_depth_and_names(part.value)
-            depth = own + max((local.of(n) for n in used if n in values), default=0)
-            if depth > MAX_NESTING:
-                found.append(_error(f'line "{part.item}"', depth, part.span))
+    lines = (
+        (f'line "{part.item}"', part.value, part.span)
+        for part in item.items
+        if isinstance(part, nodes.SettleLine)
+    )
+    return _too_deep_uses(lines, local, values)
+
+
+def _too_deep_names(named: dict[str, Span], depths: _Depths) -> list[Diagnostic]:
+    """The named values (definitions, lets) past the limit, each reported at the first one."""
+    return [
+        _error(f"`{name}`", depths.of(name), span)
+        for name, span in named.items()
+        if depths.too_deep_first(name)
+    ]
+
+
+def _too_deep_uses(
+    uses: Iterable[tuple[str, nodes.Expr, Span]], depths: _Depths, names: Collection[str]
+) -> list[Diagnostic]:
+    """The expressions whose own nesting plus that of the named values they use is too deep."""
+    found = []
+    for what, expr, span in uses:
+        own, used = _own_depth_and_names(expr)
+        depth = own + max((depths.of(n) for n in used if n in names), default=0)
+        if depth > MAX_NESTING:
+            found.append(_error(what, depth, span))
     return found

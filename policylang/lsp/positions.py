@@ -11,6 +11,8 @@ from functools import cached_property
 
 from lsprotocol import types
 
+from policylang.source import line_starts
+
 
 class Lines:
     """One text's line starts, for converting offsets in the negotiated encoding."""
@@ -21,11 +23,7 @@ class Lines:
 
     @cached_property
     def _starts(self) -> list[int]:
-        starts = [0]
-        for index, char in enumerate(self.text):
-            if char == "\n":
-                starts.append(index + 1)
-        return starts
+        return line_starts(self.text)
 
     def _units(self, text: str) -> int:
         if self.encoding == "utf-8":
