@@ -101,6 +101,42 @@ def test_step_two_cuts_the_2027_seh_dbcs_and_flags_an_uncut_one(
     )
 
 
+@pytest.mark.parametrize("engine", ["interpret", "batch"])
+def test_a_hospital_whose_cut_is_zero_is_not_flagged(tmp_path: Path, engine: str) -> None:
+    # 06999999's contribution covers its budget: its line says EUR 0.00. Its DBC is "cut" by
+    # nothing and paid in full, which is right; only a hospital with no line at all is flagged.
+    if engine == "batch":
+        pytest.importorskip("duckdb")
+    cuts = _cuts(tmp_path)
+    with cuts.open("a", encoding="utf-8", newline="") as handle:
+        handle.write(
+            "schoning_per_ziekenhuis,06999999,price cut per SEH DBC,0.00,money,"
+            "000_a280222faa9a213a.txt:205\n"
+        )
+    result = CliRunner().invoke(
+        app,
+        [
+            "check",
+            "rules/",
+            "--claims",
+            str(FIXTURES / "two_step_claims.csv"),
+            "--table",
+            f"seh_locations={LOCATIONS}",
+            "--table",
+            f"schoning_dbc_cuts={cuts}",
+            "--format",
+            "csv",
+            "--engine",
+            engine,
+        ],
+    )
+    assert result.exit_code == 0, result.stderr
+    rows = {r["claim_id"]: r for r in csv.DictReader(result.stdout.splitlines())}
+    assert (rows["d3"]["status"], rows["d3"]["payable"]) == ("accepted", "1500.00")
+    assert (rows["d1"]["status"], rows["d1"]["payable"]) == ("adjusted", "1173.88")
+    assert "invariant seh_budget_niet_naast_ongeschoonde_dbc: holds" in result.stderr
+
+
 def test_csv_output_of_settle_is_the_lines_only_and_item_filters_them(tmp_path: Path) -> None:
     result = CliRunner().invoke(
         app,
