@@ -155,6 +155,22 @@ def _policy(rules: list[Path], tables: list[str] | None = None) -> Policy:
     return policy
 
 
+def _check_header(policy: Policy, claims: Path) -> None:
+    """Exit 2 (E0812) when a CSV claims file's header lacks a column the claim schema requires:
+    one message about the file instead of one `error` decision per row."""
+    from policylang.io.claims import check_kind, detect_format
+    from policylang.io.header import check_csv_header
+
+    if not claims.is_file():
+        return  # the reader says the file does not exist
+    try:
+        check_kind(claims)  # a spreadsheet or binary file is named as such (E0811) first
+        if detect_format(claims) == "csv":
+            check_csv_header(policy.program, claims)
+    except PolicyError as error:
+        _fail(error)
+
+
 def _stdin_claims(claims: Path) -> Path:
     """`--claims -`: standard input, spooled to a private file (a 0700 directory removed at
     exit, as the batch engine's spill; docs/security.md), so every reader and engine can open it
@@ -332,6 +348,7 @@ def check(
         raise typer.Exit(2)
     _known_engine(engine, ("interpret", "batch", "spark", "auto"))
     policy = _policy(rules, table)
+    _check_header(policy, claims)
     if keep:  # docs/impact.md, "check --keep": decisions with claim columns (interpreter)
         _check_keeping(policy, claims, keep, format, output, pseudonymise, engine)
         return
@@ -452,6 +469,7 @@ def settle(
         raise typer.Exit(2)
     _known_engine(engine, ("interpret", "batch", "auto"))  # Spark checks, it does not settle
     policy = _policy(rules, table)
+    _check_header(policy, claims)
     result = None
     if engine != "interpret":
         from policylang.evaluate.batch.settle import batch_settle
@@ -532,8 +550,10 @@ def explain(
 ) -> None:
     """Show how one claim's decision came about, step by step, with citations."""
     policy = _policy(rules, table)
+    claims = _stdin_claims(claims)
+    _check_header(policy, claims)
     try:
-        explanation = policy.explain(_stdin_claims(claims), claim)
+        explanation = policy.explain(claims, claim)
     except PolicyError as error:
         _fail(error)
     decision = explanation.decision
